@@ -1,0 +1,1 @@
+"""Kodama model layer: weights, prompts, generation and post-processing (no pygls)."""

@@ -1,0 +1,132 @@
+"""The completion task: document position → context → prompt → generation → clean completion.
+
+Torch-free: the model sits behind the small ``TextGenerator`` interface (the real ``Engine`` in
+``kodama.model.engine`` or a fake in tests). The server's LSP handlers and the ``kodama complete``
+command both call ``complete_at`` so that they always agree.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from kodama.model.postprocess import postprocess
+from kodama.model.prompt import Budget, FimFormat, build_prompt
+from kodama.model.stops import StopRules
+from kodama.model.types import CompletionContext, Mode
+from kodama.syntax.analysis import completion_mode
+from kodama.syntax.document import SyntaxDocument
+
+StopReason = Literal["eos", "stop", "length", "cancelled"]
+
+
+@dataclass(frozen=True)
+class Generation:
+    """What the engine produced for one prompt, with its cost."""
+
+    text: str
+    """Generated text, already cut where a stop rule asked."""
+    reason: StopReason
+    tokens: int = 0
+    """New tokens decoded."""
+    prompt_tokens: int = 0
+    reused_tokens: int = 0
+    """Prompt tokens whose KV cache was reused from an earlier request."""
+    prefill_ms: float = 0.0
+    decode_ms: float = 0.0
+
+
+class TextGenerator(Protocol):
+    """The interface the completion task needs from a model."""
+
+    @property
+    def fim(self) -> FimFormat | None:
+        """The model's fill-in-the-middle format, None for plain causal models."""
+        ...
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids of ``text`` without special tokens."""
+        ...
+
+    def generate(
+        self,
+        ids: Sequence[int],
+        *,
+        max_new_tokens: int,
+        stop: Callable[[str], int | None],
+        cancel: threading.Event | None = None,
+        cache_key: str | None = None,
+    ) -> Generation:
+        """Greedy continuation of ``ids``; ``stop`` sees the text so far and may cut it."""
+        ...
+
+
+@dataclass(frozen=True)
+class CompletionSettings:
+    """Knobs of the completion task (filled from the server configuration)."""
+
+    budget: Budget = field(default_factory=Budget)
+    max_new_tokens_single: int = 48
+    max_new_tokens_multi: int = 128
+    max_lines: int = 16
+
+
+@dataclass(frozen=True)
+class Completion:
+    """A finished completion: the text to insert at the cursor ('' = nothing to offer)."""
+
+    text: str
+    raw: str
+    """The model's text before post-processing (for logs and evaluation)."""
+    mode: Mode
+    generation: Generation
+
+
+def context_at(doc: SyntaxDocument, offset: int) -> CompletionContext:
+    """The completion context at code-point ``offset`` of ``doc``.
+
+    Documents without a syntax tree (unknown language, binary, huge) get ``language=None`` so
+    that no later stage tries to parse them.
+    """
+    language = doc.language.id if doc.language is not None and doc.tree is not None else None
+    return CompletionContext(
+        prefix=doc.text[:offset],
+        suffix=doc.text[offset:],
+        language=language,
+        mode=completion_mode(doc, offset),
+    )
+
+
+def complete(
+    ctx: CompletionContext,
+    engine: TextGenerator,
+    settings: CompletionSettings,
+    *,
+    cancel: threading.Event | None = None,
+    cache_key: str | None = None,
+) -> Completion:
+    """Run the whole pipeline for one context and return the cleaned completion."""
+    prompt = build_prompt(ctx, engine, engine.fim, settings.budget)
+    rules = StopRules(ctx, max_lines=settings.max_lines)
+    limit = settings.max_new_tokens_multi if ctx.mode == "multi" else settings.max_new_tokens_single
+    generation = engine.generate(
+        prompt.ids, max_new_tokens=limit, stop=rules.check, cancel=cancel, cache_key=cache_key
+    )
+    if generation.reason == "cancelled":
+        return Completion(text="", raw=generation.text, mode=ctx.mode, generation=generation)
+    text = postprocess(ctx, generation.text)
+    return Completion(text=text, raw=generation.text, mode=ctx.mode, generation=generation)
+
+
+def complete_at(
+    doc: SyntaxDocument,
+    offset: int,
+    engine: TextGenerator,
+    settings: CompletionSettings,
+    *,
+    cancel: threading.Event | None = None,
+) -> Completion:
+    """Completion at ``offset`` of ``doc``, reusing the engine's cache for this document."""
+    return complete(context_at(doc, offset), engine, settings, cancel=cancel, cache_key=doc.uri)

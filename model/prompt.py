@@ -1,0 +1,162 @@
+"""Fill-in-the-middle prompt building with a token budget for prefix and suffix.
+
+Pure: works on any tokenizer that can ``encode`` text to ids (the real Hugging Face tokenizer or a
+fake in tests). The same builder renders serving prompts and, later, fine-tuning examples.
+
+Stability matters as much as size: while the user types, the prompt's token ids must keep the
+longest possible common prefix with the previous prompt so the engine can reuse its KV cache.
+So the prefix window starts at a line boundary that only moves in steps of ``ANCHOR_LINES``
+lines, and the window is recomputed only when it no longer fits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from kodama.model.types import CompletionContext
+
+ANCHOR_LINES = 32
+"""The prefix window starts on a line number that is a multiple of this (a stable anchor)."""
+
+CHARS_PER_TOKEN_MAX = 8
+"""Upper bound on characters per token, used to cut a text window before tokenising it."""
+
+
+class Encoder(Protocol):
+    """The one thing prompt building needs from a tokenizer."""
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids of ``text`` without any special tokens added."""
+        ...
+
+
+@dataclass(frozen=True)
+class FimFormat:
+    """Special tokens of a model family's fill-in-the-middle format (prefix-suffix-middle order)."""
+
+    name: str
+    prefix: str
+    suffix: str
+    middle: str
+    prefix_id: int
+    suffix_id: int
+    middle_id: int
+
+
+_KNOWN_FORMATS: tuple[tuple[str, str, str, str], ...] = (
+    ("qwen", "<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>"),
+    ("starcoder", "<fim_prefix>", "<fim_suffix>", "<fim_middle>"),
+    ("deepseek", "<｜fim▁begin｜>", "<｜fim▁hole｜>", "<｜fim▁end｜>"),
+    ("codellama", "▁<PRE>", "▁<SUF>", "▁<MID>"),
+)
+
+
+def detect_fim(vocab: Mapping[str, int]) -> FimFormat | None:
+    """The FIM format whose three special tokens are all in ``vocab``; None for plain LMs."""
+    for name, pre, suf, mid in _KNOWN_FORMATS:
+        if pre in vocab and suf in vocab and mid in vocab:
+            return FimFormat(name, pre, suf, mid, vocab[pre], vocab[suf], vocab[mid])
+    return None
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Token budget of a completion prompt."""
+
+    prefix_tokens: int = 1024
+    """Most tokens of text before the cursor."""
+    suffix_tokens: int = 256
+    """Most tokens of text after the cursor (ignored by models without FIM)."""
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """A rendered prompt: the ids to feed the model, and which text they cover."""
+
+    ids: list[int]
+    prefix_start: int
+    """Offset into ``ctx.prefix`` where the included prefix text starts."""
+    suffix_end: int
+    """Offset into ``ctx.suffix`` where the included suffix text ends."""
+
+
+def _line_starts(text: str) -> list[int]:
+    starts = [0]
+    pos = text.find("\n")
+    while pos != -1:
+        starts.append(pos + 1)
+        pos = text.find("\n", pos + 1)
+    return starts
+
+
+def prefix_window(prefix: str, encoder: Encoder, budget: int) -> tuple[int, list[int]]:
+    """Start offset and ids of the longest line-anchored tail of ``prefix`` within ``budget``.
+
+    The start is always a line start whose line number is a multiple of ``ANCHOR_LINES`` (or the
+    beginning of the text), unless even the current line alone is over budget, in which case the
+    tail is cut at a token boundary.
+    """
+    if budget <= 0:
+        return len(prefix), []
+    floor = max(0, len(prefix) - budget * CHARS_PER_TOKEN_MAX)
+    starts = _line_starts(prefix)
+    anchors = [s for i, s in enumerate(starts) if i % ANCHOR_LINES == 0 and s >= floor]
+    if floor > 0 and not anchors:
+        anchors = [s for s in starts if s >= floor]
+    if floor == 0:
+        anchors = [0, *[a for a in anchors if a > 0]]
+    # Anchors ascend: the first that fits gives the longest window. Try coarse anchors first,
+    # then every line start after the last anchor if none fits.
+    for start in anchors:
+        ids = encoder.encode(prefix[start:])
+        if len(ids) <= budget:
+            return start, ids
+    last_anchor = anchors[-1] if anchors else floor
+    for start in (s for s in starts if s > last_anchor):
+        ids = encoder.encode(prefix[start:])
+        if len(ids) <= budget:
+            return start, ids
+    # A single line over budget: keep the last tokens of it.
+    start = starts[-1]
+    ids = encoder.encode(prefix[start:])
+    return start, ids[-budget:]
+
+
+def suffix_window(suffix: str, encoder: Encoder, budget: int) -> tuple[int, list[int]]:
+    """End offset and ids of the longest head of ``suffix`` within ``budget``, cut at a line end."""
+    if budget <= 0:
+        return 0, []
+    end = min(len(suffix), budget * CHARS_PER_TOKEN_MAX)
+    while True:
+        ids = encoder.encode(suffix[:end])
+        if len(ids) <= budget:
+            return end, ids
+        cut = suffix.rfind("\n", 0, end - 1)
+        if cut <= 0:
+            # One very long first line: keep whole tokens from its start.
+            head = ids[:budget]
+            return end, head
+        end = cut + 1
+
+
+def build_prompt(
+    ctx: CompletionContext, encoder: Encoder, fim: FimFormat | None, budget: Budget
+) -> Prompt:
+    """Render the prompt for ``ctx``: PSM fill-in-the-middle, or the plain prefix without FIM."""
+    start, prefix_ids = prefix_window(ctx.prefix, encoder, budget.prefix_tokens)
+    if fim is None:
+        return Prompt(ids=prefix_ids, prefix_start=start, suffix_end=0)
+    end, suffix_ids = suffix_window(ctx.suffix, encoder, budget.suffix_tokens)
+    ids: list[int] = [fim.prefix_id, *prefix_ids, fim.suffix_id, *suffix_ids, fim.middle_id]
+    return Prompt(ids=ids, prefix_start=start, suffix_end=end)
+
+
+def common_prefix_length(a: Sequence[int], b: Sequence[int]) -> int:
+    """Length of the longest common prefix of two id sequences."""
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i

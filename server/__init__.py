@@ -1,0 +1,1 @@
+"""Kodama language server: pygls server, one module per LSP feature, configuration, CLI."""

@@ -1,0 +1,5 @@
+"""``python -m kodama.server`` is the ``kodama`` command."""
+
+from kodama.server.cli import main
+
+raise SystemExit(main())

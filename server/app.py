@@ -1,0 +1,116 @@
+"""The Kodama language server: state, lifecycle, and the registration of every feature module."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+
+from kodama.server import completion, documents, inline_completion
+from kodama.server.config import KodamaConfig, merge
+from kodama.server.documents import DocumentStore
+from kodama.server.lsp_protocol import KodamaProtocol
+from kodama.server.model_host import ModelHost
+from kodama.server.progress import Progress
+from kodama.server.protocol import STATUS_NOTIFICATION, ModelStateName
+from kodama.server.scheduler import Scheduler
+from kodama.server.version import VERSION
+
+log = logging.getLogger(__name__)
+
+
+class KodamaServer(LanguageServer):
+    """pygls server holding Kodama's state; features live in their own modules."""
+
+    def __init__(self, config: KodamaConfig, *, load_model: bool = True) -> None:
+        """A server with ``config`` (initializationOptions may still change it)."""
+        super().__init__("kodama", VERSION, protocol_cls=KodamaProtocol, max_workers=2)
+        self.config = config
+        self.documents = DocumentStore()
+        self.scheduler = Scheduler()
+        self.model = ModelHost(config.model)
+        self.load_model = load_model
+        self.config_errors: list[str] = []
+        """Problems found in initializationOptions, shown to the user once initialised."""
+        self.documents.on_close.append(self.scheduler.forget)
+        self.documents.on_close.append(self._forget_cache)
+
+    def _forget_cache(self, uri: str) -> None:
+        if self.model.engine is not None:
+            self.model.engine.forget(uri)
+
+    def show(self, kind: types.MessageType, message: str) -> None:
+        """A message for the user (a notification in the editor)."""
+        self.window_show_message(types.ShowMessageParams(type=kind, message=message))
+
+    def send_status(self, state: ModelStateName, message: str) -> None:
+        """Tell the client about the model's state (``kodama/status``)."""
+        self.protocol.notify(
+            STATUS_NOTIFICATION,
+            {"state": state, "message": message, "model": self.config.model.name},
+        )
+
+
+def create_server(config: KodamaConfig, *, load_model: bool = True) -> KodamaServer:
+    """A server with every feature registered."""
+    server = KodamaServer(config, load_model=load_model)
+    documents.register(server)
+    inline_completion.register(server)
+    completion.register(server)
+
+    @server.feature(types.INITIALIZE)
+    def initialize(params: types.InitializeParams) -> None:
+        options: Any = params.initialization_options
+        if options is None:
+            return
+        errors: list[str] = []
+        if isinstance(options, dict):
+            server.config = merge(server.config, options, errors)
+            server.model.config = server.config.model
+        else:
+            errors.append("initializationOptions must be an object")
+        for error in errors:
+            log.warning("configuration: %s", error)
+        server.config_errors = errors
+
+    @server.feature(types.INITIALIZED)
+    def initialized(params: types.InitializedParams) -> None:
+        for error in server.config_errors:
+            server.show(types.MessageType.Warning, f"Kodama configuration: {error}")
+        logging.getLogger("kodama").setLevel(server.config.log_level.upper())
+        if server.load_model:
+            start_model(server)
+        else:
+            server.model.state, server.model.message = "disabled", "model loading disabled"
+            server.send_status("disabled", server.model.message)
+
+    @server.feature(types.SHUTDOWN)
+    def shutdown(params: None) -> None:
+        server.model.shutdown()
+
+    return server
+
+
+def start_model(server: KodamaServer) -> None:
+    """Start loading the model in the background, with $/progress and ``kodama/status``."""
+    loop = asyncio.get_running_loop()
+    progress = Progress(server, loop)
+    progress.begin("Kodama", f"loading {server.config.model.name}")
+
+    def on_state(state: ModelStateName, message: str) -> None:
+        def notify() -> None:
+            server.send_status(state, message)
+            if state == "error":
+                server.show(types.MessageType.Error, f"Kodama: {message}")
+
+        if state in ("ready", "error"):
+            progress.end(message)
+        try:
+            loop.call_soon_threadsafe(notify)
+        except RuntimeError:
+            pass
+
+    server.model.start_loading(progress.report, on_state)

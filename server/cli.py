@@ -1,0 +1,227 @@
+"""The ``kodama`` command line: serve, complete, demo, version.
+
+stdout belongs to the LSP channel when serving: logs always go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from kodama.server.config import KodamaConfig, describe, from_env, merge, nest
+from kodama.server.version import VERSION
+
+DESCRIPTION = """\
+Kodama: a local, private AI pair programmer behind the Language Server Protocol.
+Your code never leaves this machine.
+
+Start here:
+  kodama demo                       watch the real server complete sample files
+  kodama complete app.py:12:9       print the completion offered at line 12, column 9
+  kodama serve                      the language server for your editor (stdio)
+"""
+
+CONFIG_EPILOG = "settings (also via initializationOptions, camelCase accepted):\n" + "\n".join(
+    f"  {key:<34} default {default}" for key, default, _ in describe()
+) + """
+
+environment: KODAMA_MODEL, KODAMA_DTYPE, KODAMA_THREADS, KODAMA_LOG_LEVEL, KODAMA_CACHE_DIR
+"""
+
+
+def _model_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--model", metavar="NAME|PATH|HUB_ID",
+        help="preset name (default: the embedded Qwen2.5-Coder-0.5B), a local model folder or "
+             ".gguf file, or a Hugging Face hub id",
+    )
+    parser.add_argument("--dtype", choices=["auto", "bfloat16", "float32"],
+                        help="number format of the weights (default: auto)")
+    parser.add_argument("--threads", type=int, metavar="N", help="CPU threads for inference")
+    parser.add_argument("--log-level", choices=["debug", "info", "warning", "error"],
+                        help="log detail on stderr (default: info)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for tests and the README)."""
+    parser = argparse.ArgumentParser(
+        prog="kodama", description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"kodama {VERSION}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve = sub.add_parser(
+        "serve", help="run the language server (stdio by default)",
+        description="Run the Kodama language server. Editors start this command and talk LSP "
+                    "over its stdin/stdout.",
+        epilog=CONFIG_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    serve.add_argument("--stdio", action="store_true", help="talk LSP over stdin/stdout (default)")
+    serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on a TCP socket instead")
+    serve.add_argument("--no-model", action="store_true",
+                       help="do not load a model (syntax features only; for debugging editors)")
+    _model_flags(serve)
+
+    complete = sub.add_parser(
+        "complete", help="print the completion offered at FILE:LINE:COL",
+        description="Print the completion the server would offer at a position. LINE and COL "
+                    "are 1-based, as editors show them; COL counts characters.",
+    )
+    complete.add_argument("location", metavar="FILE:LINE:COL")
+    complete.add_argument("--json", action="store_true", help="machine-readable output")
+    _model_flags(complete)
+
+    demo = sub.add_parser(
+        "demo", help="start the real server and show completions on sample files",
+        description="Start `kodama serve` as an editor would, open sample Python, JavaScript, "
+                    "Go and Rust files over LSP, ask for inline completions and print what an "
+                    "editor would show.",
+    )
+    _model_flags(demo)
+
+    sub.add_parser("version", help="print the version")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace, errors: list[str]) -> KodamaConfig:
+    """Defaults → environment → command-line flags."""
+    config = from_env(KodamaConfig(), errors)
+    flat = {
+        "model.name": getattr(args, "model", None),
+        "model.dtype": getattr(args, "dtype", None),
+        "model.threads": getattr(args, "threads", None),
+        "log_level": getattr(args, "log_level", None),
+    }
+    merged: KodamaConfig = merge(config, nest({k: v for k, v in flat.items() if v is not None}),
+                                 errors)
+    return merged
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        stream=sys.stderr, level=logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("kodama").setLevel(level.upper())
+
+
+def parse_location(text: str) -> tuple[Path, int, int]:
+    """``FILE:LINE:COL`` (1-based) → (path, line, column); ValueError with a clear message."""
+    try:
+        name, line, col = text.rsplit(":", 2)
+        return Path(name), int(line), int(col)
+    except ValueError:
+        raise ValueError(f"expected FILE:LINE:COL with 1-based numbers, got {text!r}") from None
+
+
+def cmd_serve(args: argparse.Namespace, config: KodamaConfig) -> int:
+    """Run the language server until the client exits."""
+    from kodama.server.app import create_server
+
+    server = create_server(config, load_model=not args.no_model)
+    if args.tcp:
+        host, _, port = args.tcp.rpartition(":")
+        server.start_tcp(host or "127.0.0.1", int(port))
+    else:
+        server.start_io()
+    return 0
+
+
+def cmd_complete(args: argparse.Namespace, config: KodamaConfig) -> int:
+    """Load the model in-process and print one completion."""
+    from kodama.model.completion import complete_at
+    from kodama.model.engine import Engine
+    from kodama.model.loader import load_model
+    from kodama.server.suggest import settings_from
+    from kodama.syntax.document import SyntaxDocument
+    from kodama.syntax.languages import detect
+
+    path, line, col = parse_location(args.location)
+    data = path.read_bytes()
+    if b"\0" in data:
+        raise ValueError(f"{path} looks binary (it contains NUL bytes): nothing to complete")
+    text = data.decode("utf-8", errors="replace")
+    doc = SyntaxDocument(path.resolve().as_uri(), text, detect(str(path)), 0)
+    if line < 1 or line > doc.lines.line_count:
+        raise ValueError(f"{path} has {doc.lines.line_count} lines; line {line} is outside it")
+    if col < 1:
+        raise ValueError("COL is 1-based: the first character of a line is column 1")
+    line_start = doc.offset_at(line - 1, 0)
+    line_end = doc.offset_at(line - 1, 1 << 30)  # clamps to the end of the line
+    offset = min(line_start + col - 1, line_end)
+
+    loaded = load_model(config.model.name, dtype=config.model.dtype,
+                        progress=_stderr_progress, threads=config.model.threads)
+    print(file=sys.stderr)
+    engine = Engine(loaded)
+    started = time.perf_counter()
+    result = complete_at(doc, offset, engine, settings_from(config.completion))
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    if args.json:
+        gen = result.generation
+        print(json.dumps({
+            "file": str(path), "line": line, "column": col, "completion": result.text,
+            "mode": result.mode, "raw": result.raw, "model": loaded.name, "dtype": loaded.dtype,
+            "latency_ms": round(elapsed_ms, 1), "prompt_tokens": gen.prompt_tokens,
+            "new_tokens": gen.tokens, "stop_reason": gen.reason,
+        }, ensure_ascii=False))
+    else:
+        print(result.text)
+        print(f"[{result.mode}-line, {elapsed_ms:.0f} ms, {loaded.name}]", file=sys.stderr)
+    return 0
+
+
+def _stderr_progress(message: str, fraction: float | None) -> None:
+    pct = "" if fraction is None else f" {fraction * 100:3.0f}%"
+    sys.stderr.write(f"\r\x1b[K{message}{pct}" if sys.stderr.isatty() else f"{message}{pct}\n")
+    sys.stderr.flush()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``kodama`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    if args.command == "version":
+        print(f"kodama {VERSION}")
+        return 0
+    errors: list[str] = []
+    config = config_from_args(args, errors)
+    _setup_logging(config.log_level)
+    for error in errors:
+        print(f"kodama: configuration: {error}", file=sys.stderr)
+    try:
+        if args.command == "serve":
+            return cmd_serve(args, config)
+        if args.command == "complete":
+            return cmd_complete(args, config)
+        if args.command == "demo":
+            from kodama.server.demo import run_demo
+
+            return run_demo(config)
+    except KeyboardInterrupt:
+        return 130
+    except (OSError, ValueError) as exc:
+        print(f"kodama: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        from kodama.model.errors import KodamaError
+
+        if isinstance(exc, KodamaError):
+            print(f"kodama: {exc}", file=sys.stderr)
+            return 1
+        raise
+    parser.error(f"unknown command {args.command!r}")
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Kodama syntax layer: tree-sitter languages, documents, positions and queries (pure)."""

@@ -1,0 +1,3 @@
+; Strings (@string) and comments (@comment): no completion mode change inside them.
+[(string) (template_string) (regex)] @string
+(comment) @comment

@@ -1,0 +1,3 @@
+; Strings (@string) and comments (@comment): no completion mode change inside them.
+(string) @string
+(comment) @comment

@@ -1,0 +1,81 @@
+"""The completion task with a scripted fake engine: prompt → stop rules → post-processing."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+
+from kodama.model.completion import CompletionSettings, Generation, complete_at, context_at
+from kodama.model.prompt import FimFormat, detect_fim
+from kodama.syntax.document import SyntaxDocument
+from kodama.syntax.languages import detect
+
+
+class ScriptedEngine:
+    """Streams a fixed answer character by character, honouring stop rules and cancellation."""
+
+    def __init__(self, answer: str) -> None:
+        self.answer = answer
+        self.prompts: list[list[int]] = []
+        self._fim = detect_fim({"<|fim_prefix|>": 1, "<|fim_suffix|>": 2, "<|fim_middle|>": 3})
+
+    @property
+    def fim(self) -> FimFormat | None:
+        return self._fim
+
+    def encode(self, text: str) -> list[int]:
+        return [ord(c) + 10 for c in text]
+
+    def generate(self, ids: Sequence[int], *, max_new_tokens: int,
+                 stop: Callable[[str], int | None], cancel: threading.Event | None = None,
+                 cache_key: str | None = None) -> Generation:
+        self.prompts.append(list(ids))
+        text = ""
+        for ch in self.answer[:max_new_tokens]:
+            if cancel is not None and cancel.is_set():
+                return Generation(text, "cancelled", len(text), len(ids))
+            text += ch
+            cut = stop(text)
+            if cut is not None:
+                return Generation(text[:cut], "stop", len(text), len(ids))
+        return Generation(text, "eos", len(text), len(ids))
+
+
+def doc_with_cursor(marked: str, name: str) -> tuple[SyntaxDocument, int]:
+    offset = marked.index("█")
+    text = marked.replace("█", "")
+    return SyntaxDocument(f"file:///{name}", text, detect(name), 1), offset
+
+
+def test_single_line_completion_stops_at_newline_and_drops_duplicate_closer() -> None:
+    doc, offset = doc_with_cursor("def area(r):\n    return max(█)\n", "a.py")
+    engine = ScriptedEngine("r, 0)\n    print('more')\n")
+    result = complete_at(doc, offset, engine, CompletionSettings())
+    assert result.mode == "single"
+    assert result.text == "r, 0"
+    prompt = engine.prompts[0]
+    assert prompt[0] == 1 and prompt[-1] == 3 and 2 in prompt
+
+
+def test_multi_line_body_in_python_is_cut_before_the_next_def() -> None:
+    doc, offset = doc_with_cursor("def double(x):\n    █\n", "d.py")
+    engine = ScriptedEngine("y = x * 2\n    return y\n\ndef other():\n    pass\n")
+    result = complete_at(doc, offset, engine, CompletionSettings())
+    assert result.mode == "multi"
+    assert result.text == "y = x * 2\n    return y"
+
+
+def test_cancelled_generation_offers_nothing() -> None:
+    doc, offset = doc_with_cursor("x = █\n", "c.py")
+    cancel = threading.Event()
+    cancel.set()
+    result = complete_at(doc, offset, ScriptedEngine("42"), CompletionSettings(), cancel=cancel)
+    assert result.text == "" and result.generation.reason == "cancelled"
+
+
+def test_documents_without_a_tree_skip_syntax_checks() -> None:
+    doc, offset = doc_with_cursor("x = 1\0\ny = █", "n.py")
+    assert doc.tree is None
+    assert context_at(doc, offset).language is None
+    result = complete_at(doc, offset, ScriptedEngine("2 +"), CompletionSettings())
+    assert result.text == "2 +"

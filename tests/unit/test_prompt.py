@@ -1,0 +1,86 @@
+"""Prompt building: budgets, line anchors, FIM rendering, cache-friendly stability."""
+
+from __future__ import annotations
+
+from kodama.model.prompt import (
+    ANCHOR_LINES,
+    Budget,
+    build_prompt,
+    common_prefix_length,
+    detect_fim,
+    prefix_window,
+    suffix_window,
+)
+from kodama.model.types import CompletionContext
+
+
+class CharEncoder:
+    """One token per character: budgets become character counts."""
+
+    def encode(self, text: str) -> list[int]:
+        return [ord(c) for c in text]
+
+
+ENC = CharEncoder()
+QWEN_VOCAB = {"<|fim_prefix|>": 1, "<|fim_suffix|>": 2, "<|fim_middle|>": 3, "a": 4}
+
+
+def test_detect_fim_qwen_and_plain() -> None:
+    fim = detect_fim(QWEN_VOCAB)
+    assert fim is not None and fim.name == "qwen"
+    assert (fim.prefix_id, fim.suffix_id, fim.middle_id) == (1, 2, 3)
+    assert detect_fim({"a": 1, "<fim_prefix>": 2}) is None
+    star = detect_fim({"<fim_prefix>": 7, "<fim_suffix>": 8, "<fim_middle>": 9})
+    assert star is not None and star.name == "starcoder"
+
+
+def test_whole_prefix_when_it_fits() -> None:
+    start, ids = prefix_window("abc\ndef\n", ENC, 100)
+    assert start == 0 and len(ids) == 8
+
+
+def test_prefix_window_starts_on_an_anchor_line_and_fits() -> None:
+    lines = [f"line{i:03d}" for i in range(200)]
+    prefix = "\n".join(lines) + "\n    return "
+    start, ids = prefix_window(prefix, ENC, 500)
+    assert len(ids) <= 500
+    assert start == 0 or prefix[start - 1] == "\n"
+    line_number = prefix[:start].count("\n")
+    assert line_number % ANCHOR_LINES == 0
+    assert prefix.endswith("".join(map(chr, ids)))
+
+
+def test_prefix_window_is_stable_while_typing() -> None:
+    body = "".join(f"x{i} = {i}\n" for i in range(300))
+    starts = {prefix_window(body + "y = " + "a" * k, ENC, 1200)[0] for k in range(20)}
+    assert len(starts) == 1
+
+
+def test_single_huge_line_keeps_last_tokens() -> None:
+    start, ids = prefix_window("q" * 5000, ENC, 64)
+    assert len(ids) == 64
+
+
+def test_suffix_window_cuts_at_line_end() -> None:
+    suffix = "".join(f"line {i}\n" for i in range(100))
+    end, ids = suffix_window(suffix, ENC, 30)
+    assert len(ids) <= 30 and suffix[end - 1] == "\n"
+    assert suffix[:end] == "".join(map(chr, ids))
+
+
+def test_build_prompt_psm_order_and_plain_fallback() -> None:
+    ctx = CompletionContext(prefix="def f():\n    ", suffix="\nprint(f())\n", language="python")
+    fim = detect_fim(QWEN_VOCAB)
+    prompt = build_prompt(ctx, ENC, fim, Budget(prefix_tokens=100, suffix_tokens=100))
+    assert prompt.ids[0] == 1 and prompt.ids[-1] == 3
+    i = prompt.ids.index(2)
+    assert "".join(map(chr, prompt.ids[1:i])) == ctx.prefix
+    assert "".join(map(chr, prompt.ids[i + 1 : -1])) == ctx.suffix
+    plain = build_prompt(ctx, ENC, None, Budget())
+    assert "".join(map(chr, plain.ids)) == ctx.prefix
+
+
+def test_common_prefix_length() -> None:
+    assert common_prefix_length([1, 2, 3], [1, 2, 4]) == 2
+    assert common_prefix_length([], [1]) == 0
+    assert common_prefix_length([5, 6], [5, 6]) == 2
