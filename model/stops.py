@@ -48,8 +48,9 @@ class StopRules:
         ``:``, ``{``, ``(`` or ``[``), otherwise that of the cursor line. A later line
         indented less ends the completion before it. When that line only closes brackets
         (``}``, ``)``, ``});`` …) at the level of the line that opened the block, it closes the
-        block: it is kept unless the suffix already provides it (the suffix's next non-blank
-        text starts with the same closer).
+        block: it is kept when the completion itself wrote the opener at the end of the cursor
+        line, or when the suffix does not already provide it (the suffix's next non-blank text
+        does not start with the same closer); otherwise it is dropped.
       - *blank line followed by a dedent* — a line indented less than the previous non-blank
         line, with blank lines in between, ends the completion before the blank lines.
       - *a line equal to the next non-empty line of the suffix* (stripped comparison; for a
@@ -76,7 +77,9 @@ class StopRules:
         rest = rest_of_line(ctx).strip()
         self._rest_target = rest if rest and not is_closer_line(rest) else None
         after = ctx.suffix.find("\n")
-        self._next_line = next_nonblank_line(ctx.suffix[after + 1 :]) if after >= 0 else None
+        self._next_line: str | None = (
+            next_nonblank_line(ctx.suffix[after + 1 :]) if after >= 0 else None
+        )
         first = next_nonblank_line(ctx.suffix)
         head = first.strip()[0] if first else ""
         self._suffix_closer = head if head in ")]}" else None
@@ -94,6 +97,7 @@ class StopRules:
         self._anchor: int | None = None
         """Indentation of the cursor line (with the prefix's part), None when it is blank."""
         self._opens_block = False
+        self._own_opener = False
         self._block: int | None = None
         self._last_indent: int | None = None
         self._blank_after_content = False
@@ -103,13 +107,17 @@ class StopRules:
         """Return None to continue, or the index of ``generated`` where the completion ends."""
         if self._cut is not None:
             return min(self._cut, len(generated))
-        if not generated.startswith(self._seen[: self._line_start]):
+        if generated.startswith(self._seen):
+            fresh = len(self._seen)  # the usual case: the text only grew
+        elif generated.startswith(self._seen[: self._line_start]):
+            fresh = self._line_start  # the unfinished line was re-decoded
+        else:
             self._reset()
+            fresh = 0
         cuts: list[int] = []
         needle = self._needle
         if needle is not None:
-            start = max(0, self._line_start - len(needle))
-            found = generated.find(needle, start)
+            found = generated.find(needle, max(0, fresh - len(needle) + 1))
             if found >= 0:
                 cuts.append(self._clean_cut(generated, found))
         while True:
@@ -175,6 +183,8 @@ class StopRules:
             self._anchor = indent_width(full)
             code = _TRAILING_COMMENT_RE.sub("", full.rstrip())
             self._opens_block = code.endswith(_BLOCK_OPENERS)
+            # The opener was generated (not typed): the suffix cannot hold its closer.
+            self._own_opener = self._opens_block and len(code) > len(self._line_prefix)
             self._last_indent = self._anchor
             self._recent = [full.rstrip()]
             if not self._line_prefix.strip() and self._equals_suffix_line(full):
@@ -197,13 +207,10 @@ class StopRules:
 
     def _closes_own_block(self, line: str, indent: int) -> bool:
         """Whether closer ``line`` at ``indent`` closes the block being written and is missing."""
-        if self._opens_block:
-            own = self._anchor
-        else:
-            own = self._enclosing_indent()
+        own = self._anchor if self._opens_block else self._enclosing_indent()
         if own is None or indent != own:
             return False
-        return self._suffix_closer != line.strip()[0]
+        return self._own_opener or self._suffix_closer != line.strip()[0]
 
     def _enclosing_indent(self) -> int | None:
         """Indentation of the nearest prefix line indented less than the block (computed once)."""

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Any
-
-from lsprotocol import types
-from pygls.lsp.server import LanguageServer
 
 from kodama.server import completion, documents, inline_completion
 from kodama.server.config import KodamaConfig, merge
@@ -18,6 +16,8 @@ from kodama.server.progress import Progress
 from kodama.server.protocol import STATUS_NOTIFICATION, ModelStateName
 from kodama.server.scheduler import Scheduler
 from kodama.server.version import VERSION
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
 
 log = logging.getLogger(__name__)
 
@@ -108,9 +108,7 @@ def start_model(server: KodamaServer) -> None:
 
         if state in ("ready", "error"):
             progress.end(message)
-        try:
+        with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(notify)
-        except RuntimeError:
-            pass
 
     server.model.start_loading(progress.report, on_state)

@@ -136,8 +136,6 @@ def cmd_serve(args: argparse.Namespace, config: KodamaConfig) -> int:
 def cmd_complete(args: argparse.Namespace, config: KodamaConfig) -> int:
     """Load the model in-process and print one completion."""
     from kodama.model.completion import complete_at
-    from kodama.model.engine import Engine
-    from kodama.model.loader import load_model
     from kodama.server.suggest import settings_from
     from kodama.syntax.document import SyntaxDocument
     from kodama.syntax.languages import detect
@@ -155,6 +153,9 @@ def cmd_complete(args: argparse.Namespace, config: KodamaConfig) -> int:
     line_start = doc.offset_at(line - 1, 0)
     line_end = doc.offset_at(line - 1, 1 << 30)  # clamps to the end of the line
     offset = min(line_start + col - 1, line_end)
+
+    from kodama.model.engine import Engine  # imports torch: only once the input is known good
+    from kodama.model.loader import load_model
 
     loaded = load_model(config.model.name, dtype=config.model.dtype,
                         progress=_stderr_progress, threads=config.model.threads)

@@ -9,9 +9,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from lsprotocol import types
-
 from kodama.server.suggest import suggest
+from lsprotocol import types
 
 if TYPE_CHECKING:
     from kodama.server.app import KodamaServer

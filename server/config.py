@@ -8,6 +8,7 @@ invalid values are reported (the server shows them to the user) and the previous
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import os
 import types
 import typing
@@ -186,7 +187,7 @@ def describe(config: Any = None, prefix: str = "") -> list[tuple[str, str, str]]
     docs: dict[str, str] = {}
     tree = ast.parse(inspect.getsource(type(config)))
     body = tree.body[0].body  # type: ignore[attr-defined]
-    for node, after in zip(body, body[1:], strict=False):
+    for node, after in itertools.pairwise(body):
         if (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
                 and isinstance(after, ast.Expr) and isinstance(after.value, ast.Constant)):
             docs[node.target.id] = " ".join(str(after.value.value).split())

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from lsprotocol import types
-
 from kodama.server.suggest import suggest
+from lsprotocol import types
 
 if TYPE_CHECKING:
     from kodama.server.app import KodamaServer

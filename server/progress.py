@@ -9,6 +9,7 @@ requires. Clients that did not announce ``window.workDoneProgress`` get no progr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from typing import TYPE_CHECKING
@@ -51,10 +52,9 @@ class Progress:
                 self._loop.create_task(self._pump(self._queue))
             self._queue.put_nowait(event)
 
-        try:
+        # A closed loop means the server is shutting down: nothing left to show.
+        with contextlib.suppress(RuntimeError):
             self._loop.call_soon_threadsafe(enqueue)
-        except RuntimeError:  # the loop is closed: the server is shutting down
-            pass
 
     async def _pump(self, queue: asyncio.Queue[_Event]) -> None:
         progress = self._server.work_done_progress

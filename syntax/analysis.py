@@ -91,9 +91,8 @@ def _query_source(purpose: str, language_id: str) -> str | None:
         return None
 
 
-@functools.cache
 def load_query(purpose: str, language_id: str) -> tree_sitter.Query | None:
-    """The compiled query ``queries/<purpose>/<language_id>.scm`` (cached).
+    """The compiled query ``queries/<purpose>/<language_id>.scm`` (source and query cached).
 
     None when the language is unknown, has no grammar, or has no such query file.
     """

@@ -11,7 +11,7 @@ from . import languages
 from .languages import GrammarUnavailableError, LanguageSpec
 from .positions import LineIndex, PositionError, advance_point, sanitize, utf8_len
 
-__all__ = ["MAX_PARSE_BYTES", "SyntaxDocument", "TextChange"]
+__all__ = ["MAX_PARSE_BYTES", "SyntaxDocument", "TextChange", "TreeEdit", "tree_edit"]
 
 MAX_PARSE_BYTES = 2_000_000
 """Documents larger than this (in UTF-8 bytes) are kept as text only, without a tree."""
@@ -32,8 +32,8 @@ class TextChange:
 
 
 @dataclass(frozen=True)
-class _Edit:
-    """A tree-sitter edit in the units ``Tree.edit`` wants."""
+class TreeEdit:
+    """A tree-sitter edit, in the units ``Tree.edit`` wants (UTF-8 bytes and points)."""
 
     start_byte: int
     old_end_byte: int
@@ -41,6 +41,20 @@ class _Edit:
     start_point: Position
     old_end_point: Position
     new_end_point: Position
+
+
+def tree_edit(lines: LineIndex, start: int, end: int, inserted: str) -> TreeEdit:
+    """The tree edit replacing code points ``[start, end)`` of ``lines.text`` with *inserted*."""
+    start_byte = lines.byte_offset(start)
+    start_point = lines.point(start)
+    return TreeEdit(
+        start_byte=start_byte,
+        old_end_byte=lines.byte_offset(end),
+        new_end_byte=start_byte + utf8_len(inserted),
+        start_point=start_point,
+        old_end_point=lines.point(end),
+        new_end_point=advance_point(start_point, inserted),
+    )
 
 
 class SyntaxDocument:
@@ -102,7 +116,7 @@ class SyntaxDocument:
         """
         text = self._text
         lines = self._lines
-        edits: list[_Edit] = []
+        edits: list[TreeEdit] = []
         full_replace = False
         for change in changes:
             inserted = sanitize(change.text)
@@ -116,25 +130,15 @@ class SyntaxDocument:
                 end = lines.offset(el, ec)
                 if end < start:
                     raise PositionError(f"range end ({el}, {ec}) is before its start ({sl}, {sc})")
-                if not full_replace:
-                    start_byte = lines.byte_offset(start)
-                    start_point = lines.point(start)
-                    edits.append(
-                        _Edit(
-                            start_byte=start_byte,
-                            old_end_byte=lines.byte_offset(end),
-                            new_end_byte=start_byte + len(inserted),
-                            start_point=start_point,
-                            old_end_point=lines.point(end),
-                            new_end_point=advance_point(start_point, inserted),
-                        )
-                    )
+                if not full_replace and self.tree is not None:
+                    edits.append(tree_edit(lines, start, end, inserted))
                 text = text[:start] + inserted + text[end:]
             lines = LineIndex(text)
         self._text = text
         self._lines = lines
         self.version = version
-        old_tree = None if full_replace else self.tree
+        # Edit a copy: a tree handed out earlier stays a consistent snapshot of its text.
+        old_tree = None if full_replace or self.tree is None else self.tree.copy()
         if old_tree is not None:
             for e in edits:
                 old_tree.edit(

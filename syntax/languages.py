@@ -19,6 +19,7 @@ __all__ = [
     "LANGUAGES",
     "GrammarUnavailableError",
     "LanguageSpec",
+    "captures",
     "detect",
     "get",
     "thread_parser",

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
+from itertools import accumulate
 
 __all__ = [
     "LineIndex",
@@ -32,7 +33,6 @@ __all__ = [
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
 _ASTRAL_RE = re.compile("[\U00010000-\U0010ffff]")
 _LINE_END_RE = re.compile("\r\n|\r|\n")
-_NEWLINE_RE = re.compile("\n")
 _CHUNK = 1024
 """Code points between two UTF-8 checkpoints of a :class:`LineIndex`."""
 
@@ -75,6 +75,19 @@ def advance_point(point: tuple[int, int], inserted: str) -> tuple[int, int]:
     return (point[0] + newlines, utf8_len(inserted[inserted.rindex("\n") + 1 :]))
 
 
+def _line_starts(text: str) -> list[int]:
+    """Code-point offsets where each LSP line starts."""
+    if "\r" not in text:
+        # C-speed path: running sum of (line length + 1) over the '\n'-split parts.
+        lengths = map((1).__add__, map(len, text.split("\n")))
+        starts = list(accumulate(lengths, initial=0))
+        starts.pop()
+        return starts
+    starts = [0]
+    starts.extend(m.end() for m in _LINE_END_RE.finditer(text))
+    return starts
+
+
 class LineIndex:
     """Index over a text converting between LSP positions, code-point and UTF-8 offsets.
 
@@ -95,10 +108,7 @@ class LineIndex:
     def __init__(self, text: str) -> None:
         """Index *text* (O(n))."""
         self._text = text
-        starts = [0]
-        if "\n" in text or "\r" in text:
-            starts.extend(m.end() for m in _LINE_END_RE.finditer(text))
-        self._starts: list[int] = starts
+        self._starts: list[int] = _line_starts(text)
         if text.isascii():
             self._astral_cp: list[int] = []
         else:
@@ -231,7 +241,9 @@ class LineIndex:
         cps = self._checkpoints()
         if not cps:
             return min(max(byte, 0), len(self._text))
-        byte = min(max(byte, 0), cps[-1])
+        if byte >= cps[-1]:
+            return len(self._text)
+        byte = max(byte, 0)
         chunk = bisect_right(cps, byte) - 1
         base = chunk * _CHUNK
         rest = byte - cps[chunk]
@@ -253,8 +265,7 @@ class LineIndex:
             if text.count("\r") == text.count("\r\n"):
                 nl = self._starts  # no lone '\r': LSP lines == tree-sitter rows
             else:
-                nl = [0]
-                nl.extend(m.end() for m in _NEWLINE_RE.finditer(text))
+                nl = _line_starts(text.replace("\r", " "))  # same length, rows at '\n' only
             self._nl_starts = nl
         return nl
 

@@ -8,6 +8,7 @@ well enough for heuristics (it is not a parser; tree-sitter is used where exactn
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -24,6 +25,7 @@ __all__ = [
     "next_nonblank_line",
     "previous_nonblank_lines",
     "rest_of_line",
+    "scanned_language",
 ]
 
 OPENERS = {"(": ")", "[": "]", "{": "}"}
@@ -36,13 +38,15 @@ _CLOSER_LINE_RE = re.compile(r"[)\]}]+[;,)\]}]*")
 
 def line_prefix(ctx: CompletionContext) -> str:
     """The part of the cursor line before the cursor."""
-    return ctx.prefix[ctx.prefix.rfind("\n") + 1 :]
+    prefix: str = ctx.prefix
+    return prefix[prefix.rfind("\n") + 1 :]
 
 
 def rest_of_line(ctx: CompletionContext) -> str:
     """The part of the cursor line after the cursor (the suffix up to its first newline)."""
-    end = ctx.suffix.find("\n")
-    return ctx.suffix if end < 0 else ctx.suffix[:end]
+    suffix: str = ctx.suffix
+    end = suffix.find("\n")
+    return suffix if end < 0 else suffix[:end]
 
 
 def indent_width(line: str) -> int:
@@ -146,21 +150,25 @@ _FAMILY = {
 }
 
 
+def scanned_language(language: str | None) -> bool:
+    """Whether :func:`bracket_tokens` knows the string and comment syntax of ``language``."""
+    return language in _FAMILY
+
+
 @lru_cache(maxsize=16)
 def _token_re(family: str) -> re.Pattern[str]:
     return re.compile(_PATTERNS[family])
 
 
-def bracket_tokens(language: str | None, text: str, start: int = 0) -> list[Bracket]:
-    """Brackets of ``text`` from index ``start`` on, skipping string literals and comments.
+def bracket_tokens(language: str | None, text: str) -> Iterator[Bracket]:
+    """Brackets of ``text`` in order, skipping string literals and comments.
 
     The lexical rules are those of ``language`` (an unknown language only skips quoted
     strings). A string or comment left open runs to the end of its line (or of the text for
     block comments and multi-line strings), as an editor mid-typing would show it.
     """
     pattern = _token_re(_FAMILY.get(language or "", "generic"))
-    return [
-        Bracket(m.group(), m.start())
-        for m in pattern.finditer(text, start)
-        if len(m.group()) == 1 and m.group() in "()[]{}"
-    ]
+    for match in pattern.finditer(text):
+        token = match.group()
+        if len(token) == 1 and token in "()[]{}":
+            yield Bracket(token, match.start())

@@ -29,9 +29,12 @@ def suffix_overlap(ctx: CompletionContext, text: str) -> str:
     """Apply the ``suffix_overlap`` rule (see the module docstring) to ``text``."""
     if not text:
         return text
-    for cut in sorted(set(_line_cuts(ctx, text) + _same_line_cuts(ctx, text))):
+    line_cuts = set(_line_cuts(ctx, text))
+    for cut in sorted(line_cuts.union(_same_line_cuts(ctx, text))):
         if _removable(ctx, text[:cut], text[cut:]):
-            return text[:cut].rstrip() if "\n" in text[cut:] else text[:cut]
+            # Whole lines go with the line break before them; on the cursor line, only the
+            # duplicated characters go (a closer on its own line stays on its own line).
+            return text[:cut].rstrip() if cut in line_cuts else text[:cut]
     return text
 
 

@@ -12,10 +12,9 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from kodama.server.protocol import STATUS_NOTIFICATION
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
-
-from kodama.server.protocol import STATUS_NOTIFICATION
 
 CLIENTS = ["visual-studio-code", "neovim", "emacs"]
 

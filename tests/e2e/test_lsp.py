@@ -19,7 +19,9 @@ from pytest_lsp import LanguageClient
 from .conftest import start_client
 
 PY_URI = "file:///work/demo/app.py"
-PY_TEXT = 'def greet(name):\n    """Say hello 😀 to 漢字."""\n    message = "hi " + name\n    return \n'
+PY_TEXT = (
+    'def greet(name):\n    """Say hello 😀 to 漢字."""\n    message = "hi " + name\n    return \n'
+)
 
 
 def open_doc(client: LanguageClient, uri: str, text: str, language: str = "python") -> None:

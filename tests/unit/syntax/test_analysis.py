@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from kodama.syntax.analysis import completion_mode, count_errors, load_query, parses
 from kodama.syntax.document import SyntaxDocument
 from kodama.syntax.languages import LANGUAGES, LanguageSpec, get
@@ -17,7 +16,8 @@ def mode_of(language: str | None, marked: str) -> str:
     offset = marked.index(CURSOR)
     text = marked.replace(CURSOR, "")
     spec = get(language) if language else None
-    return completion_mode(SyntaxDocument("file:///x", text, spec), offset)
+    mode: str = completion_mode(SyntaxDocument("file:///x", text, spec), offset)
+    return mode
 
 
 # ------------------------------------------------------------------ count_errors
@@ -28,7 +28,11 @@ def mode_of(language: str | None, marked: str) -> str:
         ("javascript", "const a = [1, 2];\n", "const a = [1, 2;\n"),
         ("typescript", "let a: number = 1;\n", "let a: = 1;\n"),
         ("tsx", "const e = <div>{x}</div>;\n", "const e = <div>{x</div>;\n"),
-        ("go", "package m\n\nfunc f() int { return 1 }\n", "package m\n\nfunc f() int { return 1\n"),
+        (
+            "go",
+            "package m\n\nfunc f() int { return 1 }\n",
+            "package m\n\nfunc f() int { return 1\n",
+        ),
         ("rust", "fn main() { let x = 1; }\n", "fn main() { let x = ; }\n"),
         ("java", "class A { int f() { return 1; } }\n", "class A { int f() { return 1 } }\n"),
         ("c", "int main(void) { return 0; }\n", "int main(void) { return 0 }\n"),
@@ -92,7 +96,7 @@ def test_load_query_missing() -> None:
 
 
 # ---------------------------------------------------------- completion_mode
-GOLDEN: list[tuple[str, str, str]] = [
+GOLDEN: list[tuple[str | None, str, str]] = [
     # --- python
     ("python", "def f(x):\n    █", "multi"),
     ("python", "def f(x):\n    █\n", "multi"),
@@ -130,12 +134,12 @@ GOLDEN: list[tuple[str, str, str]] = [
     ("typescript", "interface I {\n  █\n}\n", "multi"),
     ("typescript", "let a: number = f(█);\n", "single"),
     ("typescript", "let a: number = 1;█\n", "single"),
-    ("typescript", "let s: string = \"x█y\";\n", "single"),
+    ("typescript", 'let s: string = "x█y";\n', "single"),
     # --- tsx
     ("tsx", "function C(): JSX.Element {\n  █\n}\n", "multi"),
     ("tsx", "const e = <div>{f(█)}</div>;\n", "single"),
     ("tsx", "const e = <div />;█\n", "single"),
-    ("tsx", "const s = \"<b>█</b>\";\n", "single"),
+    ("tsx", 'const s = "<b>█</b>";\n', "single"),
     # --- go
     ("go", "package m\n\nfunc f(x int) int {\n\t█\n}\n", "multi"),
     ("go", "package m\n\nfunc f(x int) int {\n\ty := x\n\t█\n}\n", "multi"),

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 import tree_sitter
-
-from kodama.syntax.document import MAX_PARSE_BYTES, SyntaxDocument, TextChange
+from kodama.syntax.document import MAX_PARSE_BYTES, SyntaxDocument, TextChange, tree_edit
 from kodama.syntax.languages import LANGUAGES, LanguageSpec, get
-from kodama.syntax.positions import PositionError
+from kodama.syntax.positions import LineIndex, PositionError
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SNIPPETS = {
@@ -79,9 +78,12 @@ def ref_offset(text: str, line: int, character: int) -> int:
     return end
 
 
-def nodes(tree: tree_sitter.Tree) -> list[tuple[str, int, int, object, object]]:
+NodeInfo = tuple[str, int, int, tuple[int, int], tuple[int, int]]
+
+
+def nodes(tree: tree_sitter.Tree) -> list[NodeInfo]:
     """Every node of *tree* (pre-order) with its byte range and points."""
-    out = []
+    out: list[NodeInfo] = []
     stack = [tree.root_node]
     while stack:
         node = stack.pop()
@@ -119,10 +121,8 @@ def random_change(rng: random.Random, text: str) -> tuple[TextChange, str]:
 
     a, b = sorted((off_crlf(pick()), off_crlf(pick())))
     kind = rng.choice(("insert", "delete", "replace"))
-    if kind == "insert":
-        b = a
-    else:  # keep deletions short, so that the snippet survives the whole sequence
-        b = off_crlf(min(b, a + rng.randint(0, 12)))
+    # Deletions stay short, so that the snippet survives the whole sequence.
+    b = a if kind == "insert" else off_crlf(min(b, a + rng.randint(0, 12)))
     start, end = ref_position(text, a), ref_position(text, b)
     inserted = "" if kind == "delete" else rng.choice(INSERTIONS)
     if astral and a in astral and rng.random() < 0.3:
@@ -304,3 +304,39 @@ def test_parses_reports_errors() -> None:
     doc.apply_changes([TextChange(((2, 10), (2, 11)), "")], 1)  # drop the closing brace
     assert doc.text == "package m\n\nfunc f() {\n"
     assert doc.parses() is False
+
+
+def ref_point(text: str, offset: int) -> tuple[int, int]:
+    """Tree-sitter point (rows at '\\n', byte columns) of a code-point offset, naively."""
+    head = text[:offset]
+    row = head.count("\n")
+    return (row, len(head[head.rfind("\n") + 1 :].encode("utf-8")))
+
+
+def test_tree_edit_units_against_naive_reference() -> None:
+    rng = random.Random(7)
+    alphabet = ["a", "😀", "漢", "é", "\n", "\r\n", "\r", " ", "{"]
+    for _ in range(300):
+        old = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
+        start = rng.randint(0, len(old))
+        end = rng.randint(start, len(old))
+        inserted = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 5)))
+        new = old[:start] + inserted + old[end:]
+        edit = tree_edit(LineIndex(old), start, end, inserted)
+        assert edit.start_byte == len(old[:start].encode())
+        assert edit.old_end_byte == len(old[:end].encode())
+        assert edit.new_end_byte == len(new[: start + len(inserted)].encode())
+        assert edit.start_point == ref_point(old, start)
+        assert edit.old_end_point == ref_point(old, end)
+        assert edit.new_end_point == ref_point(new, start + len(inserted))
+
+
+def test_tree_handed_out_earlier_is_not_mutated() -> None:
+    doc = SyntaxDocument("file:///a.py", "x = 1\ny = 2\n", get("python"))
+    before = doc.tree
+    assert before is not None
+    nodes_before = nodes(before)
+    doc.apply_changes([TextChange(((0, 0), (0, 0)), "😀漢 = 0\n")], 1)
+    assert nodes(before) == nodes_before
+    assert doc.tree is not before
+    assert_matches_fresh_parse(doc)

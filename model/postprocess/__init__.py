@@ -1,0 +1,41 @@
+"""Post-processing of a raw completion: small filters run in order (pure).
+
+Each filter is ``(ctx, text) -> str`` in its own module, whose docstring states its rule.
+:func:`postprocess` runs :data:`FILTERS` in order; ``''`` at any step means: offer nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from kodama.model.postprocess.brackets import brackets
+from kodama.model.postprocess.repetition import repetition
+from kodama.model.postprocess.stop_rules import stop_rules
+from kodama.model.postprocess.suffix_overlap import suffix_overlap
+from kodama.model.postprocess.syntax_truncate import syntax_truncate
+from kodama.model.postprocess.trim import trim
+from kodama.model.types import CompletionContext
+
+__all__ = ["FILTERS", "Filter", "postprocess"]
+
+Filter = Callable[[CompletionContext, str], str]
+"""A post-processing step: the context and the completion so far → the new completion."""
+
+FILTERS: list[Filter] = [
+    stop_rules,
+    trim,
+    suffix_overlap,
+    repetition,
+    brackets,
+    syntax_truncate,
+]
+"""The filters in the order :func:`postprocess` runs them."""
+
+
+def postprocess(ctx: CompletionContext, text: str) -> str:
+    """Clean ``text`` generated at ``ctx``; the final completion, ``''`` for nothing to offer."""
+    for step in FILTERS:
+        text = step(ctx, text)
+        if not text.strip():
+            return ""
+    return text

@@ -1,0 +1,105 @@
+"""Filter ``syntax_truncate``: the longest cut that keeps the document parsing (tree-sitter)."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+from helpers.marked import ctx_from_marked
+from kodama.model.postprocess.syntax_truncate import MAX_PARSES, candidates, syntax_truncate
+from kodama.model.types import Mode
+
+CASES: list[tuple[str, str, str | None, Mode, str, str]] = [
+    # (id, marked code, language, mode, completion, expected)
+    (
+        "py-cut-at-line-end",
+        "def f(x):\n    █\n",
+        "python",
+        "multi",
+        "y = x + 1\n    return y +",
+        "y = x + 1",
+    ),
+    ("py-cut-at-token", "x = foo(█)\n", "python", "single", "a, b +", "a, b"),
+    ("py-nothing-qualifies", "if x█:\n    pass\n", "python", "single", " ==", ""),
+    ("py-valid-unchanged", "x = foo(█)\n", "python", "single", "a, b", "a, b"),
+    (
+        "py-hole-mid-statement-filled",
+        "x = █\nprint(x)\n",
+        "python",
+        "single",
+        "compute(1)",
+        "compute(1)",
+    ),
+    (
+        "py-broken-file-no-new-errors",
+        "def g(:\n    pass\n\nx = foo(█)\n",
+        "python",
+        "single",
+        "a, b +",
+        "a, b",
+    ),
+    (
+        "js-cut-before-open-block",
+        "function f() {\n    █\n}\n",
+        "javascript",
+        "multi",
+        "const a = 1;\n    if (a) {",
+        "const a = 1;",
+    ),
+    (
+        "go-cut-before-open-block",
+        "package main\n\nfunc main() {\n\tx := 1\n\t█\n}\n",
+        "go",
+        "multi",
+        "println(x)\n\tfor {",
+        "println(x)",
+    ),
+    (
+        "rust-cut-in-macro",
+        "fn main() {\n    let v = vec![█];\n}\n",
+        "rust",
+        "single",
+        "1, 2, (3",
+        "1, 2,",
+    ),
+    ("unknown-language-none", "x = █\n", None, "single", "(((", "((("),
+    ("unknown-language-id", "x = █\n", "cobol", "single", "(((", "((("),
+]
+
+
+@pytest.mark.parametrize(
+    ("code", "language", "mode", "completion", "expected"),
+    [case[1:] for case in CASES],
+    ids=[case[0] for case in CASES],
+)
+def test_syntax_truncate(
+    code: str, language: str | None, mode: Mode, completion: str, expected: str
+) -> None:
+    assert syntax_truncate(ctx_from_marked(code, language, mode), completion) == expected
+
+
+def test_candidates_longest_first() -> None:
+    text = "a = 1\n    b = f(x)\n    c"
+    assert list(candidates(text)) == [
+        text,
+        "a = 1\n    b = f(x)",
+        "a = 1",
+        "a =",
+        "a",
+    ]
+
+
+def test_parses_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+
+    def never_parses(language: str, text: str) -> int:
+        calls.append(text)
+        return 0 if len(calls) == 1 else 1  # the file parsed before, no candidate does
+
+    # The package exports the filter functions under their modules' names: fetch the module.
+    module = importlib.import_module("kodama.model.postprocess.syntax_truncate")
+    monkeypatch.setattr(module, "count_errors", never_parses)
+    ctx = ctx_from_marked("def f():\n    █\n", "python", "multi")
+    completion = "\n".join(f"    v{i} = compute({i}, {i + 1}, {i + 2})" for i in range(40))
+    assert syntax_truncate(ctx, completion.lstrip()) == ""
+    assert len(calls) == MAX_PARSES

@@ -1,0 +1,69 @@
+"""The command line: help, version, locations, configuration precedence, and the README table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kodama.server.cli import build_parser, config_from_args, main, parse_location
+from kodama.server.completion import label_for
+from kodama.server.config import describe
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    for command in ("serve", "complete", "demo", "version"):
+        assert command in out
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.startswith("kodama ")
+
+
+def test_parse_location() -> None:
+    assert parse_location("src/a b.py:12:9") == (Path("src/a b.py"), 12, 9)
+    with pytest.raises(ValueError, match="FILE:LINE:COL"):
+        parse_location("a.py:12")
+
+
+def test_flags_override_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KODAMA_MODEL", "from-env")
+    monkeypatch.setenv("KODAMA_THREADS", "3")
+    args = build_parser().parse_args(["serve", "--model", "from-flag"])
+    errors: list[str] = []
+    config = config_from_args(args, errors)
+    assert errors == []
+    assert config.model.name == "from-flag" and config.model.threads == 3
+
+
+def test_complete_reports_bad_locations_clearly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "a.py"
+    source.write_text("x = 1\n")
+    assert main(["complete", f"{source}:9:1"]) == 2
+    assert "line 9 is outside" in capsys.readouterr().err
+    binary = tmp_path / "b.bin"
+    binary.write_bytes(b"\0\1\2")
+    assert main(["complete", f"{binary}:1:1"]) == 2
+    assert "binary" in capsys.readouterr().err
+    assert main(["complete", f"{tmp_path / 'missing.py'}:1:1"]) == 2
+    assert "missing.py" in capsys.readouterr().err
+
+
+def test_readme_documents_every_setting() -> None:
+    readme = (ROOT / "README.md").read_text()
+    for key, default, _doc in describe():
+        assert f"| `{key}` | `{default}` |" in readme, key
+
+
+def test_menu_label() -> None:
+    assert label_for("x + 1") == "x + 1"
+    assert label_for("if x:\n    y()") == "if x:…"
