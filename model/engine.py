@@ -91,11 +91,11 @@ class Engine:
         """Feed ``ids`` after the slot's cache; logits of the last position only."""
         out = self.model(
             input_ids=torch.tensor([ids], dtype=torch.long),
-            past_key_values=slot.cache,
+            cache=slot.cache,
             use_cache=True,
             logits_to_keep=1,
         )
-        slot.cache = out.past_key_values
+        slot.cache = out.cache
         slot.ids.extend(ids)
         return out.logits[0, -1]
 

@@ -27,6 +27,7 @@ _NEEDLE_MAX = 48
 """Longest start of the suffix (in characters) that is searched for."""
 _TRAILING_COMMENT_RE = re.compile(r"\s+(?:#|//).*$")
 _BLOCK_OPENERS = (":", "{", "(", "[")
+_CONTINUATION_RE = re.compile(r"(?:else|elif|except|finally|catch)\b")
 
 
 class StopRules:
@@ -47,18 +48,28 @@ class StopRules:
         non-blank line after the cursor line when the cursor line opens a block (ends with
         ``:``, ``{``, ``(`` or ``[``), otherwise that of the cursor line. A later line
         indented less ends the completion before it. When that line only closes brackets
-        (``}``, ``)``, ``});`` …) at the level of the line that opened the block, it closes the
-        block: it is kept when the completion itself wrote the opener at the end of the cursor
-        line, or when the suffix does not already provide it (the suffix's next non-blank text
-        does not start with the same closer); otherwise it is dropped.
+        (``}``, ``)``, ``});`` …) at the level of the line that opened the block (the cursor
+        line when it opens the block, else the nearest prefix line indented less than the
+        block), it closes the block: it is kept when the completion itself wrote the opener at
+        the end of the cursor line, or when the suffix does not already provide it (the
+        suffix's next non-blank text does not start with the same closer); otherwise, and at
+        any other level, it is dropped. When the completion wrote the opener, a line at the
+        cursor line's level that starts with a closer (``) + 1``, ``});``) is kept and ends the
+        completion, and one that goes on with the construct and opens a new block (``} else
+        {``, ``) -> int:``, Python's ``else:``/``elif``/``except``/``finally``) does not stop
+        it: the next block is measured afresh.
       - *blank line followed by a dedent* — a line indented less than the previous non-blank
         line, with blank lines in between, ends the completion before the blank lines.
       - *a line equal to the next non-empty line of the suffix* (stripped comparison; for a
         line made only of closing brackets the indentation must match too) ends the completion
-        before it. The rest of the cursor line, when not blank, is compared as well.
-      - *repeated lines* — the third consecutive identical non-blank line ends the completion
-        before it.
-      - *max_lines* — the completion holds at most ``max_lines`` lines.
+        before it. The rest of the cursor line, when not blank and not only closing brackets,
+        is compared as well. On the cursor line itself this applies only when the prefix's
+        part of it is blank (the completion then is ``''``).
+      - *repeated lines* — a non-blank line identical (indentation included) to the two
+        non-blank lines before it (blank lines between them do not count) ends the completion
+        before it, keeping two copies.
+      - *max_lines* — the completion holds at most ``max_lines`` lines (the cursor line is the
+        first).
 
     A cut never leaves trailing blank lines: when the text before the cut ends with whitespace
     that contains a newline, that whitespace is dropped too. Once a cut is returned, later calls
@@ -78,30 +89,31 @@ class StopRules:
         self._rest_target = rest if rest and not is_closer_line(rest) else None
         after = ctx.suffix.find("\n")
         self._next_line: str | None = (
-            next_nonblank_line(ctx.suffix[after + 1 :]) if after >= 0 else None
+            next_nonblank_line(ctx.suffix, after + 1) if after >= 0 else None
         )
         first = next_nonblank_line(ctx.suffix)
         head = first.strip()[0] if first else ""
         self._suffix_closer = head if head in ")]}" else None
         needle = first.strip()[:_NEEDLE_MAX] if first else ""
         self._needle = needle if len(needle) >= _NEEDLE_MIN else None
-        self._outer_indent: int | None = None
-        self._outer_known = False
         self._reset()
 
     def _reset(self) -> None:
+        """Forget everything learnt from the generated text (a fresh start)."""
         self._cut: int | None = None
-        self._seen = ""
-        self._line_start = 0
-        self._line_index = 0
+        self._seen = ""  # the text of the previous call
+        self._line_start = 0  # where the first line not judged yet starts
+        self._line_index = 0  # its number (0: the cursor line)
+        # Indentation of the cursor line (with the prefix's part), None when it is blank.
         self._anchor: int | None = None
-        """Indentation of the cursor line (with the prefix's part), None when it is blank."""
-        self._opens_block = False
-        self._own_opener = False
-        self._block: int | None = None
-        self._last_indent: int | None = None
+        self._opens_block = False  # the cursor line ends with a block opener
+        self._own_opener = False  # ... and the completion wrote that opener
+        self._block: int | None = None  # indentation of the block being written
+        self._last_indent: int | None = None  # of the last non-blank line
         self._blank_after_content = False
-        self._recent: list[str] = []
+        self._recent: list[str] = []  # the last two non-blank lines
+        self._outer_indent: int | None = None  # see _enclosing_indent
+        self._outer_known = False
 
     def check(self, generated: str) -> int | None:
         """Return None to continue, or the index of ``generated`` where the completion ends."""
@@ -157,9 +169,14 @@ class StopRules:
         if self._block is None:
             self._block = self._block_indent(indent)
         if indent < self._block:
-            if is_closer_line(line) and self._closes_own_block(line, indent):
+            if self._continues_own_construct(line, indent):
+                self._block = None  # e.g. ``} else {``: a new block at the same level follows
+            elif is_closer_line(line) and self._closes_own_block(line, indent):
                 return self._clean_cut(text, end)
-            return self._clean_cut(text, start)
+            elif self._own_opener and indent == self._anchor and line.lstrip()[0] in ")]}":
+                return self._clean_cut(text, end)  # ``) + 1``, ``});``: ends what it opened
+            else:
+                return self._clean_cut(text, start)
         if (
             self._blank_after_content
             and self._last_indent is not None
@@ -204,6 +221,20 @@ class StopRules:
         if self._opens_block:
             return first_indent if first_indent > self._anchor else self._anchor + 1
         return self._anchor
+
+    def _continues_own_construct(self, line: str, indent: int) -> bool:
+        """Whether ``line`` goes on with the construct the completion opened on the cursor line.
+
+        That is a line at the cursor line's level that starts with a closing bracket or with
+        ``else``/``elif``/``except``/``finally``/``catch`` and opens a new block at its end
+        (``} else {``, ``) -> int:``, ``else:``), when the completion wrote the first opener.
+        """
+        if not self._own_opener or indent != self._anchor:
+            return False
+        code = _TRAILING_COMMENT_RE.sub("", line.rstrip()).strip()
+        if not code.endswith(_BLOCK_OPENERS):
+            return False
+        return code[0] in ")]}" or _CONTINUATION_RE.match(code) is not None
 
     def _closes_own_block(self, line: str, indent: int) -> bool:
         """Whether closer ``line`` at ``indent`` closes the block being written and is missing."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import hashlib
+import importlib.util
 import json
 import logging
 import os
@@ -22,7 +23,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sized
 from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -52,6 +53,8 @@ _BLOCK = 8 << 20
 _ENV_CACHE = "KODAMA_CACHE_DIR"
 # Tokens that end a turn or a document in the model families we ship; all of them stop greedy
 # generation by default (the upstream Qwen2.5-Coder generation config lists both Qwen ones).
+# transformers refuses GGUF files without accelerate, and reads them with gguf.
+_CONVERSION_PACKAGES = ("accelerate", "gguf")
 _END_TOKENS = ("<|endoftext|>", "<|im_end|>", "<|end_of_text|>", "<|eot_id|>")
 
 
@@ -121,12 +124,14 @@ def assemble_gguf(preset: Preset, dest_dir: Path, progress: ProgressFn | None = 
     total = sum(p.stat().st_size for p in paths)
     message = f"Assembling and verifying {preset.name} weights"
     dest_dir.mkdir(parents=True, exist_ok=True)
-    final = dest_dir / preset.gguf_filename
+    final: Path = dest_dir / preset.gguf_filename
     digest = hashlib.sha256()
     done = 0
     _report(progress, message, 0.0)
     started = time.perf_counter()
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{preset.gguf_filename}.", suffix=".part", dir=dest_dir)
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{preset.gguf_filename}.", suffix=".part", dir=dest_dir
+    )
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as out:
@@ -177,7 +182,7 @@ class _TqdmToProgress:
             kwargs["disable"] = True
             return self._real(iterable, *args, **kwargs)
         total = kwargs.get("total")
-        if total is None and hasattr(iterable, "__len__"):
+        if total is None and isinstance(iterable, Sized):
             total = len(iterable)
         return self._iterate(iterable, total)
 
@@ -199,22 +204,24 @@ def quiet_transformers(
     anything printed to ``sys.stdout`` goes to stderr instead. The GGUF dequantisation loop
     reports through ``progress`` with ``message``.
     """
-    import transformers.modeling_gguf_pytorch_utils as gguf_utils
     from transformers.utils import logging as hf_logging
 
+    gguf_utils: Any = None
+    with contextlib.suppress(ImportError):  # private: without it only the progress fractions go
+        import transformers.modeling_gguf_pytorch_utils as gguf_utils
     verbosity = hf_logging.get_verbosity()
     bars = hf_logging.is_progress_bar_enabled()
-    real_tqdm = getattr(gguf_utils, "tqdm", None)
+    real_tqdm = getattr(gguf_utils, "tqdm", None) if gguf_utils is not None else None
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
     if real_tqdm is not None:
-        gguf_utils.tqdm = _TqdmToProgress(progress, message, real_tqdm)  # type: ignore[attr-defined]
+        gguf_utils.tqdm = _TqdmToProgress(progress, message, real_tqdm)
     try:
         with contextlib.redirect_stdout(sys.stderr):
             yield
     finally:
         if real_tqdm is not None:
-            gguf_utils.tqdm = real_tqdm  # type: ignore[attr-defined]
+            gguf_utils.tqdm = real_tqdm
         hf_logging.set_verbosity(verbosity)
         if bars:
             hf_logging.enable_progress_bar()
@@ -246,6 +253,13 @@ def convert_gguf(
     and the tokenizer files. transformers refuses ``save_pretrained`` on a model loaded from a
     GGUF, so the weights are moved (not copied) into a fresh model built from the same config.
     """
+    missing = [name for name in _CONVERSION_PACKAGES if importlib.util.find_spec(name) is None]
+    if missing:
+        raise ModelLoadError(
+            f"Converting {gguf_path.name} needs the package(s) {', '.join(missing)}, which are "
+            f"not installed. Run `pip install {' '.join(missing)}` in the Python environment "
+            f"Kodama runs from ({sys.executable}), or pass a model folder instead of a GGUF."
+        )
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -257,6 +271,7 @@ def convert_gguf(
         source = AutoModelForCausalLM.from_pretrained(
             str(gguf_path.parent), gguf_file=gguf_path.name, dtype=torch_dtype
         )
+        _report(progress, f"Converting the tokenizer of {gguf_path.name} (first run only)", None)
         tokenizer = AutoTokenizer.from_pretrained(str(gguf_path.parent), gguf_file=gguf_path.name)
     loaded = time.perf_counter()
     config = copy.deepcopy(source.config)
@@ -275,6 +290,7 @@ def convert_gguf(
         generation.pad_token_id = tokenizer.pad_token_id
     fresh.generation_config = generation
     del source
+    _report(progress, f"Saving the converted {gguf_path.name}", None)
     with quiet_transformers():
         fresh.save_pretrained(str(dest))
         tokenizer.save_pretrained(str(dest))
@@ -408,7 +424,8 @@ def _ensure(
             raise
         except Exception as error:
             raise ModelLoadError(
-                f"Converting {what} into {final} failed: {type(error).__name__}: {error}. "
+                f"Converting {what} into {final} failed: {type(error).__name__}: "
+                f"{str(error).rstrip('.')}. "
                 "Check free disk space and memory (about 4 GB for the default model), then try "
                 f"again; set {_ENV_CACHE} to use another cache folder."
             ) from error

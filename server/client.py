@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from kodama.server.config import KodamaConfig
-from kodama.server.protocol import STATUS_NOTIFICATION
+from kodama.server.protocol import STATUS_NOTIFICATION, status_from
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
@@ -71,7 +71,7 @@ class EditorSession:
 
         @client.feature(STATUS_NOTIFICATION)
         def on_status(params: Any) -> None:
-            status = params if isinstance(params, dict) else vars(params)
+            status = status_from(params)
             ready = self._ready
             if ready is not None and status.get("state") in ("ready", "error", "disabled") \
                     and not ready.done():

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from kodama.server.suggest import suggest
 from lsprotocol import types
+from pygls.capabilities import get_capability
 
 if TYPE_CHECKING:
     from kodama.server.app import KodamaServer
@@ -24,6 +25,21 @@ def label_for(text: str) -> str:
     first = text.strip("\n").split("\n", 1)[0].strip()
     more = "…" if "\n" in text.strip("\n") or len(first) > LABEL_CHARS else ""
     return first[:LABEL_CHARS] + more
+
+
+def documentation(server: KodamaServer, code: str) -> types.MarkupContent | None:
+    """The full completion for the item's detail pane, in a format the client renders
+    (none for clients that declare no documentation format)."""
+    formats = get_capability(
+        server.client_capabilities,
+        "text_document.completion.completion_item.documentation_format",
+        [],
+    )
+    if types.MarkupKind.Markdown in formats:
+        return types.MarkupContent(kind=types.MarkupKind.Markdown, value=f"```\n{code}\n```")
+    if types.MarkupKind.PlainText in formats:
+        return types.MarkupContent(kind=types.MarkupKind.PlainText, value=code)
+    return None
 
 
 def register(server: KodamaServer) -> None:
@@ -49,9 +65,7 @@ def register(server: KodamaServer) -> None:
             label=label_for(word + text),
             kind=types.CompletionItemKind.Snippet,
             detail="Kodama",
-            documentation=types.MarkupContent(
-                kind=types.MarkupKind.Markdown, value=f"```\n{word + text}\n```"
-            ),
+            documentation=documentation(server, word + text),
             filter_text=word + text,
             text_edit=types.TextEdit(range=edit_range, new_text=word + text),
             insert_text_format=types.InsertTextFormat.PlainText,

@@ -7,7 +7,7 @@ Everything else Kodama speaks is standard LSP 3.18 (``textDocument/inlineComplet
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 STATUS_NOTIFICATION = "kodama/status"
 """Server → client notification, sent whenever the model's state changes.
@@ -26,3 +26,13 @@ class StatusParams:
     state: ModelStateName
     message: str
     model: str
+
+
+def status_from(params: Any) -> dict[str, Any]:
+    """``kodama/status`` params as a dict, whatever shape the client library decoded them into
+    (a dict, or pygls' namedtuple-like ``Object``)."""
+    if isinstance(params, dict):
+        return params
+    if hasattr(params, "_asdict"):
+        return dict(params._asdict())
+    return dict(vars(params))

@@ -1,7 +1,8 @@
 """Post-processing of a raw completion: small filters run in order (pure).
 
 Each filter is ``(ctx, text) -> str`` in its own module, whose docstring states its rule.
-:func:`postprocess` runs :data:`FILTERS` in order; ``''`` at any step means: offer nothing.
+:func:`postprocess` runs :data:`FILTERS` in order (again after a syntax cut); ``''`` at any
+step means: offer nothing.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from kodama.model.postprocess.syntax_truncate import syntax_truncate
 from kodama.model.postprocess.trim import trim
 from kodama.model.types import CompletionContext
 
-__all__ = ["FILTERS", "Filter", "postprocess"]
+__all__ = ["FILTERS", "MAX_PASSES", "Filter", "postprocess"]
 
 Filter = Callable[[CompletionContext, str], str]
 """A post-processing step: the context and the completion so far → the new completion."""
@@ -32,10 +33,25 @@ FILTERS: list[Filter] = [
 """The filters in the order :func:`postprocess` runs them."""
 
 
+MAX_PASSES = 3
+"""Most passes over :data:`FILTERS` for one completion."""
+
+
 def postprocess(ctx: CompletionContext, text: str) -> str:
-    """Clean ``text`` generated at ``ctx``; the final completion, ``''`` for nothing to offer."""
-    for step in FILTERS:
-        text = step(ctx, text)
-        if not text.strip():
-            return ""
+    """Clean ``text`` generated at ``ctx``; the final completion, ``''`` for nothing to offer.
+
+    The filters run in order. When ``syntax_truncate`` cut the completion, the new ending may
+    duplicate the suffix (``time█s;`` cut to ``s``), so the filters run once more, up to
+    :data:`MAX_PASSES` passes in all.
+    """
+    for _ in range(MAX_PASSES):
+        cut = False
+        for step in FILTERS:
+            result = step(ctx, text)
+            if not result.strip():
+                return ""
+            cut = cut or (step is syntax_truncate and result != text)
+            text = result
+        if not cut:
+            break
     return text

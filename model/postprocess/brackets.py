@@ -7,8 +7,9 @@ brackets (those that close something opened before the suffix) are compared with
 * they close the completion's open brackets and then everything the prefix left open → the
   suffix already closes them: unchanged;
 * they close (part of) what the prefix left open and nothing more → the completion's brackets
-  get their closers, innermost first: on the last line when opened there, otherwise on a new
-  line with the indentation of the line that opened them;
+  get their closers, innermost first, after its last non-blank character: on its line when
+  opened there, otherwise on a new line with the indentation of the line that opened them
+  (whitespace that ended the completion stays after the closers);
 * anything else (the completion closes a bracket with the wrong kind, the suffix holds extra or
   mismatched closers) → unchanged.
 
@@ -22,6 +23,7 @@ from kodama.model.postprocess.common import (
     OPENERS,
     bracket_tokens,
     line_prefix,
+    pop_to,
     scanned_language,
 )
 from kodama.model.types import CompletionContext
@@ -48,7 +50,7 @@ def brackets(ctx: CompletionContext, text: str) -> str:
             elif token.pos >= start:
                 return text  # the completion closes a bracket it cannot close
             else:
-                _pop_to(stack, CLOSERS[token.char])
+                pop_to(stack, CLOSERS[token.char])
             continue
         if own is None:
             own = [entry for entry in stack if entry[1] >= start]
@@ -73,19 +75,20 @@ def brackets(ctx: CompletionContext, text: str) -> str:
     from_prefix = needed[len(own) :]
     if len(closing) > len(from_prefix) or closing != from_prefix[: len(closing)]:
         return text
-    return text + _closers(ctx, text, [(char, pos - start) for char, pos in own])
-
-
-def _pop_to(stack: list[tuple[str, int]], opener: str) -> None:
-    """Pop ``stack`` down to and including the innermost ``opener``, if there is one."""
-    for index in range(len(stack) - 1, -1, -1):
-        if stack[index][0] == opener:
-            del stack[index:]
-            return
+    # Closers go after the last non-blank character; the whitespace after it (trim keeps one
+    # line break before text that follows on the cursor line) stays after the closers.
+    kept = text.rstrip()
+    tail = text[len(kept) :]
+    if "\n" in tail:
+        tail = tail[tail.rfind("\n") :]
+    return kept + _closers(ctx, kept, [(char, pos - start) for char, pos in own]) + tail
 
 
 def _closers(ctx: CompletionContext, text: str, own: list[tuple[str, int]]) -> str:
-    """Closers for ``own`` (opener, index in ``text``), innermost first, placed as documented."""
+    """Closers for ``own`` (opener, index in ``text``), innermost first, placed as documented.
+
+    ``text`` ends with its last non-blank character.
+    """
     lines = text.split("\n")
     last = len(lines) - 1
     out = ""

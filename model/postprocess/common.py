@@ -23,6 +23,7 @@ __all__ = [
     "is_closer_line",
     "line_prefix",
     "next_nonblank_line",
+    "pop_to",
     "previous_nonblank_lines",
     "rest_of_line",
     "scanned_language",
@@ -60,12 +61,31 @@ def is_closer_line(line: str) -> bool:
     return _CLOSER_LINE_RE.fullmatch(line.strip()) is not None
 
 
-def next_nonblank_line(text: str) -> str | None:
-    """The first line of ``text`` that is not blank (unstripped), or None."""
-    for line in text.split("\n"):
+def next_nonblank_line(text: str, start: int = 0) -> str | None:
+    """The first non-blank line (unstripped) of ``text[start:]``, or None.
+
+    Only the lines up to that one are looked at: ``text`` may be a whole file.
+    """
+    while start <= len(text):
+        end = text.find("\n", start)
+        if end < 0:
+            end = len(text)
+        line = text[start:end]
         if line.strip():
             return line
+        start = end + 1
     return None
+
+
+def pop_to(stack: list[tuple[str, int]], opener: str) -> None:
+    """Pop a stack of (opener, position) down to and including the innermost ``opener``.
+
+    Nothing happens when ``opener`` is not on the stack (a stray closer).
+    """
+    for index in range(len(stack) - 1, -1, -1):
+        if stack[index][0] == opener:
+            del stack[index:]
+            return
 
 
 def previous_nonblank_lines(text: str, count: int) -> list[str]:

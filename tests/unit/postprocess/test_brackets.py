@@ -73,6 +73,15 @@ CASES: list[tuple[str, str, str | None, Mode, str, str]] = [
         'match s {\n        "a" => 1,',
         'match s {\n        "a" => 1,\n    }',
     ),
+    (
+        "js-closers-before-kept-line-break",
+        "run(█);\n",
+        "javascript",
+        "multi",
+        "() => {\n    go(1\n",
+        "() => {\n    go(1)\n}\n",
+    ),
+    ("py-trailing-space-after-closer", "x = █+ 1\n", "python", "single", "f(a ", "f(a) "),
     ("unknown-language-unchanged", "x = █\n", None, "single", "foo(a", "foo(a"),
 ]
 

@@ -80,3 +80,8 @@ def test_positions_and_known_languages() -> None:
     assert scanned_language("tsx")
     assert not scanned_language(None)
     assert not scanned_language("cobol")
+
+
+def test_next_nonblank_line_from_an_offset() -> None:
+    assert next_nonblank_line("a\n\n  b\nc", 2) == "  b"
+    assert next_nonblank_line("a\n", 2) is None

@@ -6,7 +6,13 @@ import importlib
 
 import pytest
 from helpers.marked import ctx_from_marked
-from kodama.model.postprocess.syntax_truncate import MAX_PARSES, candidates, syntax_truncate
+from kodama.model.postprocess.syntax_truncate import (
+    MAX_PARSES,
+    MIN_PARSES,
+    candidates,
+    parse_budget,
+    syntax_truncate,
+)
 from kodama.model.types import Mode
 
 CASES: list[tuple[str, str, str | None, Mode, str, str]] = [
@@ -103,3 +109,74 @@ def test_parses_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     completion = "\n".join(f"    v{i} = compute({i}, {i + 1}, {i + 2})" for i in range(40))
     assert syntax_truncate(ctx, completion.lstrip()) == ""
     assert len(calls) == MAX_PARSES
+
+
+def test_parse_budget_shrinks_with_document_size() -> None:
+    assert parse_budget(10_000) == MAX_PARSES
+    assert parse_budget(400_000) == 10
+    assert parse_budget(50_000_000) == MIN_PARSES
+    assert parse_budget(0) == MAX_PARSES
+
+
+def test_big_document_gets_fewer_parses(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+
+    def never_parses(language: str, text: str) -> int:
+        calls.append(len(text))
+        return 0 if len(calls) == 1 else 1
+
+    module = importlib.import_module("kodama.model.postprocess.syntax_truncate")
+    monkeypatch.setattr(module, "count_errors", never_parses)
+    filler = "x = 1\n" * 100_000  # 600 000 characters
+    ctx = ctx_from_marked(filler + "def f():\n    █\n", "python", "multi")
+    completion = "\n    ".join(f"v{i} = g({i})" for i in range(40))
+    assert syntax_truncate(ctx, completion) == ""
+    assert len(calls) == parse_budget(len(ctx.prefix) + len(completion) + len(ctx.suffix))
+    assert MIN_PARSES <= len(calls) < MAX_PARSES
+
+
+UNFINISHED: list[tuple[str, str, str | None, Mode, str, str]] = [
+    (
+        "java-unfinished-file-keeps-whole-block",
+        "class A {\n    void f(int n) {\n        for (i█\n",
+        "java",
+        "multi",
+        "nt i = 0; i < n; i++) {\n            g(i);\n        }",
+        "nt i = 0; i < n; i++) {\n            g(i);\n        }",
+    ),
+    (
+        "js-unfinished-file-own-open-block-cut",
+        "function f(xs) {\n  █\n",
+        "javascript",
+        "multi",
+        "const n = xs.length;\n  if (n) {",
+        "const n = xs.length;",
+    ),
+    (
+        "go-unfinished-file-closing-it-is-fine",
+        "package main\n\nfunc main() {\n\tx := 1█\n",
+        "go",
+        "multi",
+        "\n\tprintln(x)\n}",
+        "\n\tprintln(x)\n}",
+    ),
+    (
+        "rust-open-bracket-mid-file-is-not-unfinished",
+        "fn g(a: i32 {\n}\n\nfn main() {\n    let v = f(█);\n}\n",
+        "rust",
+        "single",
+        "1, 2 +",
+        "1, 2",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("code", "language", "mode", "completion", "expected"),
+    [case[1:] for case in UNFINISHED],
+    ids=[case[0] for case in UNFINISHED],
+)
+def test_unfinished_file(
+    code: str, language: str | None, mode: Mode, completion: str, expected: str
+) -> None:
+    assert syntax_truncate(ctx_from_marked(code, language, mode), completion) == expected

@@ -1,0 +1,42 @@
+"""Starting ``kodama serve`` under pytest-lsp's client, initialised as a recorded real client."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from kodama.server.protocol import STATUS_NOTIFICATION, status_from
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+
+
+async def start_client(
+    model: str | None, spec: str, env: dict[str, str], options: dict[str, Any] | None = None
+) -> LanguageClient:
+    """Start a server, initialise it as ``spec`` would, and wait until its model is settled."""
+    command = [sys.executable, "-m", "kodama.server", "serve", "--log-level", "debug"]
+    command += ["--model", model] if model else ["--no-model"]
+    config = ClientServerConfig(server_command=command, server_env={**os.environ, **env})
+    client = await config.start()
+    assert isinstance(client, LanguageClient)
+    statuses: list[Any] = []
+    settled = asyncio.get_running_loop().create_future()
+
+    @client.feature(STATUS_NOTIFICATION)
+    def on_status(params: Any) -> None:
+        statuses.append(status_from(params))
+        if status_from(params)["state"] in ("ready", "error", "disabled") and not settled.done():
+            settled.set_result(params)
+
+    client.kodama_statuses = statuses  # type: ignore[attr-defined]
+    result = await client.initialize_session(types.InitializeParams(
+        capabilities=client_capabilities(spec),
+        initialization_options={"completion": {"debounceMs": 10}, **(options or {})},
+        root_uri=Path.cwd().as_uri(),
+    ))
+    client.kodama_init = result  # type: ignore[attr-defined]
+    await asyncio.wait_for(settled, timeout=120)
+    return client
