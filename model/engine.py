@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+from transformers import DynamicCache
+
 from kodama.model.completion import Generation, StopReason
 from kodama.model.loader import LoadedModel
 from kodama.model.prompt import FimFormat, common_prefix_length, detect_fim
-from transformers import DynamicCache
 
 PREFILL_CHUNK = 256
 """Prompt tokens fed per forward pass during prefill (cancellation is checked between chunks)."""

@@ -7,6 +7,9 @@ import contextlib
 import logging
 from typing import Any
 
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+
 from kodama.server import completion, documents, inline_completion
 from kodama.server.config import KodamaConfig, merge
 from kodama.server.documents import DocumentStore
@@ -16,8 +19,6 @@ from kodama.server.progress import Progress
 from kodama.server.protocol import STATUS_NOTIFICATION, ModelStateName
 from kodama.server.scheduler import Scheduler
 from kodama.server.version import VERSION
-from lsprotocol import types
-from pygls.lsp.server import LanguageServer
 
 log = logging.getLogger(__name__)
 

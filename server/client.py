@@ -13,10 +13,11 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from kodama.server.config import KodamaConfig
-from kodama.server.protocol import STATUS_NOTIFICATION, status_from
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
+
+from kodama.server.config import KodamaConfig
+from kodama.server.protocol import STATUS_NOTIFICATION, status_from
 
 
 def server_command(config: KodamaConfig, log_level: str = "warning") -> list[str]:

@@ -9,9 +9,10 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from kodama.server.suggest import suggest
 from lsprotocol import types
 from pygls.capabilities import get_capability
+
+from kodama.server.suggest import suggest
 
 if TYPE_CHECKING:
     from kodama.server.app import KodamaServer

@@ -12,10 +12,11 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from lsprotocol import types
+
 from kodama.syntax.document import SyntaxDocument, TextChange
 from kodama.syntax.languages import detect
 from kodama.syntax.positions import PositionError
-from lsprotocol import types
 
 if TYPE_CHECKING:
     from kodama.server.app import KodamaServer

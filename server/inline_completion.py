@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from kodama.server.suggest import suggest
 from lsprotocol import types
+
+from kodama.server.suggest import suggest
 
 if TYPE_CHECKING:
     from kodama.server.app import KodamaServer

@@ -12,13 +12,14 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
+
 from kodama.model.completion import Completion, CompletionSettings, complete, context_at
 from kodama.model.prompt import Budget
 from kodama.server.config import CompletionConfig
 from kodama.syntax.document import SyntaxDocument
 from kodama.syntax.positions import PositionError
-from lsprotocol import types
-from pygls.exceptions import JsonRpcInvalidParams
 
 if TYPE_CHECKING:
     from kodama.server.app import KodamaServer

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from helpers.lsp import start_client
 from pytest_lsp import LanguageClient
+
+from helpers.lsp import start_client
 
 CLIENTS = ["visual-studio-code", "neovim", "emacs"]
 

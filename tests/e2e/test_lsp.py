@@ -13,10 +13,11 @@ import time
 from typing import Any
 
 import pytest
-from helpers.lsp import start_client
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pytest_lsp import LanguageClient
+
+from helpers.lsp import start_client
 
 PY_URI = "file:///work/demo/app.py"
 PY_TEXT = (

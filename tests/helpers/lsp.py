@@ -8,9 +8,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from kodama.server.protocol import STATUS_NOTIFICATION, status_from
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+
+from kodama.server.protocol import STATUS_NOTIFICATION, status_from
 
 
 async def start_client(

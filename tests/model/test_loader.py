@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
+
 from helpers.tiny_model import make_tiny_gguf
 from kodama.model import loader
 from kodama.model.errors import ModelLoadError

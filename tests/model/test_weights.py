@@ -17,6 +17,7 @@ from importlib.machinery import ModuleSpec
 from pathlib import Path
 
 import pytest
+
 from helpers.tiny_model import make_tiny_gguf
 from kodama.model import weights
 from kodama.model.errors import ModelLoadError, WeightsIntegrityError

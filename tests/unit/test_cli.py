@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from kodama.server.cli import build_parser, config_from_args, main, parse_location
 from kodama.server.completion import label_for
 from kodama.server.config import describe

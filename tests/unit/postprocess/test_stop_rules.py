@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from helpers.marked import ctx_from_marked
 from kodama.model.postprocess.stop_rules import stop_rules
 from kodama.model.types import Mode

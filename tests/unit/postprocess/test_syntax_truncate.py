@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 
 import pytest
+
 from helpers.marked import ctx_from_marked
 from kodama.model.postprocess.syntax_truncate import (
     MAX_PARSES,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from kodama.syntax.analysis import completion_mode, count_errors, load_query, parses
 from kodama.syntax.document import SyntaxDocument
 from kodama.syntax.languages import LANGUAGES, LanguageSpec, get

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import tree_sitter
+
 from kodama.syntax.document import MAX_PARSE_BYTES, SyntaxDocument, TextChange, tree_edit
 from kodama.syntax.languages import LANGUAGES, LanguageSpec, get
 from kodama.syntax.positions import LineIndex, PositionError

@@ -6,6 +6,7 @@ import threading
 
 import pytest
 import tree_sitter
+
 from kodama.syntax import languages
 from kodama.syntax.languages import (
     LANGUAGES,

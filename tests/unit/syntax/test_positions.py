@@ -6,6 +6,7 @@ import random
 import re
 
 import pytest
+
 from kodama.syntax import positions
 from kodama.syntax.positions import (
     LineIndex,
