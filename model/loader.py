@@ -17,11 +17,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from kodama.model.errors import ModelLoadError
+from kodama.model.isolated import run_isolated
 from kodama.model.presets import Preset, get_preset, preset_names
 from kodama.model.weights import (
     ProgressFn,
+    converted_dir,
     ensure_converted,
     ensure_converted_gguf,
+    is_complete,
     quiet_transformers,
 )
 
@@ -146,9 +149,12 @@ def _model_folder(source: ModelSource, progress: ProgressFn | None) -> str:
     """The folder (or hub id) to hand to ``from_pretrained``, converting first if needed."""
     if source.kind == "preset":
         assert source.preset is not None
-        return str(ensure_converted(source.preset, progress=progress))
+        folder = converted_dir(source.preset)
+        if is_complete(folder, source.preset.sha256):
+            return str(folder)
+        return str(run_isolated(ensure_converted, source.preset, progress=progress))
     if source.kind == "gguf":
-        return str(ensure_converted_gguf(Path(source.value), progress=progress))
+        return str(run_isolated(ensure_converted_gguf, Path(source.value), progress=progress))
     if source.kind == "path":
         folder = Path(source.value)
         if not (folder / "config.json").is_file():

@@ -98,9 +98,19 @@ async def _show_sample(session: EditorSession, sample: Sample, style: Style, out
 async def _demo(config: KodamaConfig, out: TextIO) -> int:
     style = Style(out.isatty())
 
+    last: list[tuple[str, int]] = []
+
     def progress(message: str, percentage: int | None) -> None:
+        # A terminal gets one line redrawn in place; a log gets a line per message and 10 %.
         pct = f" {percentage:3d}%" if percentage is not None else ""
-        print(f"  {style('36', '…')} {message}{pct}", file=out, flush=True)
+        if out.isatty():
+            out.write(f"\r\x1b[K  {style('36', '…')} {message}{pct}")
+            out.flush()
+            return
+        step = (message, (percentage or 0) // 10)
+        if not last or last[-1] != step:
+            last.append(step)
+            print(f"  … {message}{pct}", file=out, flush=True)
 
     session = EditorSession(config, on_progress=progress,
                             on_message=lambda m: print(f"  {style('33', '!')} {m}", file=out))
@@ -114,6 +124,8 @@ async def _demo(config: KodamaConfig, out: TextIO) -> int:
           file=out, flush=True)
     try:
         state, message = await session.wait_ready()
+        if out.isatty():
+            out.write("\r\x1b[K")
         print(f"  model: {message}\n", file=out, flush=True)
         if state != "ready":
             return 1
