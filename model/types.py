@@ -14,6 +14,22 @@ Mode = Literal["single", "multi"]
 
 
 @dataclass(frozen=True)
+class Snippet:
+    """A piece of code from elsewhere in the repository that may help complete this one."""
+
+    path: str
+    """Repository-relative path of the file the snippet comes from (``/`` separators)."""
+    text: str
+    """The code itself (whole lines)."""
+    kind: str = "retrieved"
+    """Why it is here: ``definition`` (of a symbol used near the cursor or imported),
+    ``scope`` (an enclosing signature), ``recent`` (an open / recently edited file),
+    ``retrieved`` (lexical/embedding search)."""
+    score: float = 0.0
+    """Relevance; higher first when the budget cannot hold them all."""
+
+
+@dataclass(frozen=True)
 class CompletionContext:
     """The text around the cursor, exactly as the document holds it.
 
@@ -30,3 +46,9 @@ class CompletionContext:
     ``rust``, ``java``, ``c``, ``cpp``), or None when the language is unknown."""
     mode: Mode = "single"
     """Whether a single line or a multi-line block is wanted at this position."""
+    path: str | None = None
+    """Repository-relative path of the document (shown to the model with the snippets)."""
+    snippets: tuple[Snippet, ...] = ()
+    """Repository context, most relevant first; prompt building keeps what its budget holds.
+    Keep it stable while the user types in one place: the engine reuses the KV cache of the
+    unchanged start of the prompt, and snippets come first in it."""
