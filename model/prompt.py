@@ -43,6 +43,9 @@ class FimFormat:
     prefix_id: int
     suffix_id: int
     middle_id: int
+    file_sep_id: int | None = None
+    """Qwen2.5-Coder's repository format: ``<|file_sep|>path\ncode`` per file."""
+    repo_name_id: int | None = None
 
 
 _KNOWN_FORMATS: tuple[tuple[str, str, str, str], ...] = (
@@ -57,7 +60,8 @@ def detect_fim(vocab: Mapping[str, int]) -> FimFormat | None:
     """The FIM format whose three special tokens are all in ``vocab``; None for plain LMs."""
     for name, pre, suf, mid in _KNOWN_FORMATS:
         if pre in vocab and suf in vocab and mid in vocab:
-            return FimFormat(name, pre, suf, mid, vocab[pre], vocab[suf], vocab[mid])
+            return FimFormat(name, pre, suf, mid, vocab[pre], vocab[suf], vocab[mid],
+                             vocab.get("<|file_sep|>"), vocab.get("<|repo_name|>"))
     return None
 
 
@@ -69,6 +73,8 @@ class Budget:
     """Most tokens of text before the cursor."""
     suffix_tokens: int = 256
     """Most tokens of text after the cursor (ignored by models without FIM)."""
+    context_tokens: int = 384
+    """Most tokens of repository context (snippets from other files)."""
 
 
 @dataclass(frozen=True)
@@ -141,15 +147,58 @@ def suffix_window(suffix: str, encoder: Encoder, budget: int) -> tuple[int, list
         end = cut + 1
 
 
+COMMENT_PREFIXES = {"python": "#", "javascript": "//", "typescript": "//", "tsx": "//",
+                   "go": "//", "rust": "//", "java": "//", "c": "//", "cpp": "//"}
+
+
+def context_ids(
+    ctx: CompletionContext, encoder: Encoder, fim: FimFormat | None, budget: int
+) -> tuple[list[int], int]:
+    """Token ids of the repository context (snippets in order, whole snippets only, within
+    ``budget``) and how many snippets they hold.
+
+    Models with a repository format (Qwen2.5-Coder's ``<|file_sep|>``) get each snippet as a
+    file of its own, then the current file's path, exactly as they were trained; other models get
+    the snippets as comments headed by their path, in the current language's comment syntax.
+    """
+    if not ctx.snippets or budget <= 0:
+        return [], 0
+    ids: list[int] = []
+    used = 0
+    if fim is not None and fim.file_sep_id is not None:
+        for snippet in ctx.snippets:
+            part = [fim.file_sep_id, *encoder.encode(f"{snippet.path}\n{snippet.text.rstrip()}\n")]
+            if len(ids) + len(part) > budget:
+                continue
+            ids += part
+            used += 1
+        if used and ctx.path:
+            ids += [fim.file_sep_id, *encoder.encode(f"{ctx.path}\n")]
+        return ids, used
+    mark = COMMENT_PREFIXES.get(ctx.language or "", "#")
+    for snippet in ctx.snippets:
+        lines = [f"{mark} {snippet.path}", *(f"{mark} {line}" for line in
+                                              snippet.text.rstrip().split("\n"))]
+        part = encoder.encode("\n".join(lines) + "\n\n")
+        if len(ids) + len(part) > budget:
+            continue
+        ids += part
+        used += 1
+    return ids, used
+
+
 def build_prompt(
     ctx: CompletionContext, encoder: Encoder, fim: FimFormat | None, budget: Budget
 ) -> Prompt:
-    """Render the prompt for ``ctx``: PSM fill-in-the-middle, or the plain prefix without FIM."""
+    """Render the prompt for ``ctx``: repository context, then PSM fill-in-the-middle (or the
+    plain prefix for models without FIM)."""
+    context, _ = context_ids(ctx, encoder, fim, budget.context_tokens)
     start, prefix_ids = prefix_window(ctx.prefix, encoder, budget.prefix_tokens)
     if fim is None:
-        return Prompt(ids=prefix_ids, prefix_start=start, suffix_end=0)
+        return Prompt(ids=[*context, *prefix_ids], prefix_start=start, suffix_end=0)
     end, suffix_ids = suffix_window(ctx.suffix, encoder, budget.suffix_tokens)
-    ids: list[int] = [fim.prefix_id, *prefix_ids, fim.suffix_id, *suffix_ids, fim.middle_id]
+    ids: list[int] = [*context, fim.prefix_id, *prefix_ids, fim.suffix_id, *suffix_ids,
+                      fim.middle_id]
     return Prompt(ids=ids, prefix_start=start, suffix_end=end)
 
 

@@ -90,3 +90,30 @@ def test_common_prefix_length() -> None:
     assert common_prefix_length([1, 2, 3], [1, 2, 4]) == 2
     assert common_prefix_length([], [1]) == 0
     assert common_prefix_length([5, 6], [5, 6]) == 2
+
+
+def test_repository_context_uses_file_separators_when_the_model_has_them() -> None:
+    from kodama.model.types import Snippet
+
+    vocab = {**QWEN_VOCAB, "<|file_sep|>": 5, "<|repo_name|>": 6}
+    fim = detect_fim(vocab)
+    assert fim is not None and fim.file_sep_id == 5
+    ctx = CompletionContext(
+        prefix="x = helper(", suffix=")\n", language="python", path="app/main.py",
+        snippets=(Snippet("app/util.py", "def helper(a):\n    return a\n", "definition"),
+                  Snippet("big.py", "z" * 500, "retrieved")),
+    )
+    prompt = build_prompt(ctx, ENC, fim, Budget(context_tokens=100))
+    text = "".join(chr(i) if i >= 10 else f"<{i}>" for i in prompt.ids)
+    assert text.startswith("<5>app/util.py\ndef helper(a):\n    return a\n<5>app/main.py\n<1>")
+    assert "zzz" not in text  # over budget: left out whole, never cut in half
+
+
+def test_repository_context_as_comments_for_other_models() -> None:
+    from kodama.model.types import Snippet
+
+    ctx = CompletionContext(prefix="let x = f(", suffix="", language="rust",
+                            snippets=(Snippet("src/f.rs", "fn f(a: i32) -> i32 { a }"),))
+    prompt = build_prompt(ctx, ENC, detect_fim(QWEN_VOCAB), Budget())
+    text = "".join(chr(i) if i >= 10 else f"<{i}>" for i in prompt.ids)
+    assert text.startswith("// src/f.rs\n// fn f(a: i32) -> i32 { a }\n\n<1>let x = f(")
