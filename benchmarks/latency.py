@@ -1,13 +1,26 @@
-"""Completion latency of the real server, measured through LSP like an editor sees it.
+"""Completion latency of Kodama as an editor sees it, and against llama.cpp on the same prompts.
 
-For each chosen line of each file: open the file with that line cut back to its indentation
-(the "first completion after open", cold KV cache for the document), then retype the line one
-character at a time, asking for an inline completion after every keystroke and waiting for the
-answer (the "per keystroke" latency, where the cache of the unchanged prefix is reused).
-Prints a table (p50/p95 in ms) and the server's memory; ``--json`` writes the raw figures.
+One command, one table. For chosen code lines of real files (``--files``, ``--lines`` per file):
 
-    .venv/bin/python benchmarks/latency.py                  # default model, default files
-    .venv/bin/python benchmarks/latency.py --model smollm2-135m --lines 2
+1. **LSP, waiting** (a server with debounce 0): open the file with the line cut back to its
+   indentation and ask for a completion (*first completion after open*, cold KV cache), then
+   retype the line one character at a time, asking after every keystroke and waiting for each
+   answer (*per keystroke*).
+2. **LSP, typing session** (a server with the product's debounce): retype the lines at a human
+   pace, a request after every keystroke as VS Code sends them, the previous one cancelled with
+   ``$/cancelRequest`` when the next keystroke comes, pauses after words and punctuation;
+   latency *per completion shown* (non-empty and arrived before the next keystroke).
+3. **In-process reference**: Kodama's prompts for the same document states through Kodama's
+   ``Engine`` (one per ``--quantization``) and through llama.cpp (llama-cpp-python on the
+   default model's GGUF, same token ids, greedy, same stop rule, its KV cache reused between
+   the prompts of a line), interleaved prompt by prompt; cold/warm p50/p95 and the ratio.
+
+    .venv/bin/python benchmarks/latency.py                       # everything, default model
+    .venv/bin/python benchmarks/latency.py --quantization none int8 --json out.json
+    .venv/bin/python benchmarks/latency.py --skip-lsp --lines 1   # reference only
+
+llama.cpp is a benchmark dependency: ``benchmarks/setup-llamacpp.sh`` builds and installs it;
+without it that part is skipped with a message.
 """
 
 from __future__ import annotations
@@ -15,15 +28,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import statistics
+import os
 import sys
 import time
 from pathlib import Path
-
-from kodama.server.client import EditorSession, utf16_len
-from kodama.server.config import KodamaConfig, merge
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.common import Summary, ms, ratio  # noqa: E402
+
 DEFAULT_FILES = [
     ROOT / "server" / "config.py",
     ROOT / "model" / "prompt.py",
@@ -31,95 +47,126 @@ DEFAULT_FILES = [
     ROOT / "server" / "samples" / "stats.go",
     ROOT / "server" / "samples" / "geometry.rs",
 ]
-LANGUAGE_IDS = {".py": "python", ".js": "javascript", ".go": "go", ".rs": "rust",
-                ".ts": "typescript", ".java": "java", ".c": "c", ".cpp": "cpp"}
-COMMENTS = ("#", "//", "/*", "*", '"""')
+PRODUCT_DEBOUNCE_MS = 120
+"""``completion.debounceMs``'s default (kept in step with ``CompletionConfig``)."""
 
 
-def pick_lines(text: str, count: int) -> list[int]:
-    """``count`` code lines spread evenly over the file (not blank, not comments, ≥ 8 chars)."""
-    lines = text.split("\n")
-    candidates = [i for i, line in enumerate(lines)
-                  if len(line.strip()) >= 8 and not line.strip().startswith(COMMENTS)
-                  and "█" not in line]
-    if len(candidates) <= count:
-        return candidates
-    step = len(candidates) / count
-    return [candidates[int(step * k + step / 2)] for k in range(count)]
+def log(message: str) -> None:
+    """Progress on stderr (the table goes to stdout)."""
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def percentile(values: list[float], q: float) -> float:
-    """The q-th percentile (nearest rank) of ``values``."""
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    rank = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
-    return ordered[rank]
+async def measure_lsp(args: argparse.Namespace, lines: list[Any]) -> dict[str, Any]:
+    """Both LSP measures, each with its own server."""
+    from benchmarks.session import measure_typing, measure_waiting, start_server
+
+    out: dict[str, Any] = {}
+    log("starting the server for the waiting measure (debounce 0)...")
+    session, ready_s = await start_server(args.model, args.dtype, 0, args.server_threads)
+    try:
+        out["server_ready_s"] = round(ready_s, 2)
+        log(f"server ready in {ready_s:.1f} s; first completion after open / per keystroke...")
+        out["waiting"] = await measure_waiting(session, lines, args.keystrokes)
+    finally:
+        await session.stop()
+    log(f"starting the server for the typing session (debounce {args.typing_debounce} ms)...")
+    session, ready_s = await start_server(args.model, args.dtype, args.typing_debounce,
+                                          args.server_threads)
+    try:
+        log(f"server ready in {ready_s:.1f} s; typing session...")
+        out["typing"] = await measure_typing(
+            session, lines, args.keystrokes, interval_ms=(args.interval[0], args.interval[1]),
+            pause_ms=args.pause, end_wait_ms=args.end_wait, seed=args.seed)
+    finally:
+        await session.stop()
+    return out
 
 
-async def measure(args: argparse.Namespace) -> dict[str, object]:
-    """Run the scripted typing session and collect the figures."""
-    errors: list[str] = []
-    config = merge(KodamaConfig(), {"model": {"name": args.model, "dtype": args.dtype}}, errors)
-    session = EditorSession(config, options={"completion": {"debounceMs": args.debounce}})
-    started = time.perf_counter()
-    await session.start()
-    state, message = await session.wait_ready()
-    ready_s = time.perf_counter() - started
-    if state != "ready":
-        raise SystemExit(f"model not ready: {message}")
-    first: list[float] = []
-    keystroke: list[float] = []
-    shown = 0
-    for path in args.files:
-        text = Path(path).read_text("utf-8").replace("█", "")
-        language = LANGUAGE_IDS.get(Path(path).suffix, "plaintext")
-        for row in pick_lines(text, args.lines):
-            lines = text.split("\n")
-            target = lines[row]
-            indent = target[: len(target) - len(target.lstrip())]
-            lines[row] = indent
-            uri = Path(path).resolve().as_uri() + f"#line{row}"
-            session.open(uri, "\n".join(lines), language)
-            column = utf16_len(indent)
-            completion, ms = await session.inline(uri, row, column)
-            first.append(ms)
-            shown += bool(completion)
-            for ch in target[len(indent):][: args.keystrokes]:
-                session.insert(uri, row, column, ch)
-                column += utf16_len(ch)
-                completion, ms = await session.inline(uri, row, column)
-                keystroke.append(ms)
-                shown += bool(completion)
-            session.close(uri)
-    memory = session.memory_kb()
-    await session.stop()
-    return {
-        "model": args.model, "dtype": args.dtype, "debounce_ms": args.debounce,
-        "server_ready_s": round(ready_s, 2), "first_after_open_ms": first,
-        "keystroke_ms": keystroke, "completions_shown": shown,
-        "requests": len(first) + len(keystroke),
-        "rss_mb": round(memory.get("VmRSS", 0) / 1024), "peak_rss_mb":
-            round(memory.get("VmHWM", 0) / 1024),
-    }
+def _row(name: str, values: list[float]) -> str:
+    s = Summary.of(values)
+    return f"| {name} | {s.n} | {ms(s.p50)} | {ms(s.p95)} | {ms(s.mean)} |"
 
 
-def table(result: dict[str, object]) -> str:
-    """The figures as a Markdown table."""
-    rows = ["| measure | n | p50 ms | p95 ms | mean ms |", "|---|---|---|---|---|"]
-    for name, key in (("first completion after open", "first_after_open_ms"),
-                      ("per keystroke (typing)", "keystroke_ms")):
-        values = result[key]
-        assert isinstance(values, list)
-        rows.append(f"| {name} | {len(values)} | {percentile(values, 50):.0f} | "
-                    f"{percentile(values, 95):.0f} | {statistics.fmean(values):.0f} |"
-                    if values else f"| {name} | 0 | – | – | – |")
-    rows.append("")
-    rows.append(f"model {result['model']} ({result['dtype']}), debounce {result['debounce_ms']} "
-                f"ms; server ready after {result['server_ready_s']} s; "
-                f"{result['completions_shown']}/{result['requests']} requests got a completion; "
-                f"server memory {result['rss_mb']} MB, peak {result['peak_rss_mb']} MB")
-    return "\n".join(rows)
+def _split(runs: list[dict[str, Any]]) -> tuple[list[float], list[float]]:
+    cold = [r["ms"] for r in runs if r["typed"] == 0]
+    warm = [r["ms"] for r in runs if r["typed"] > 0]
+    return cold, warm
+
+
+def table(result: dict[str, Any]) -> str:
+    """The whole result as Markdown."""
+    out: list[str] = []
+    lsp = result.get("lsp")
+    if lsp:
+        waiting, typing = lsp["waiting"], lsp["typing"]
+        out += ["| LSP measure (real server) | n | p50 ms | p95 ms | mean ms |",
+                "|---|---|---|---|---|",
+                _row("first completion after open (waiting)", waiting["first_after_open_ms"]),
+                _row("per keystroke (waiting)", waiting["keystroke_ms"]),
+                _row(f"typing session: per completion shown (debounce "
+                     f"{result['typing_debounce_ms']} ms)", typing["shown_ms"]),
+                "",
+                f"Waiting: {waiting['completions']}/{waiting['requests']} requests got a "
+                f"completion; server ready {lsp['server_ready_s']} s after start; memory "
+                f"{waiting['rss_mb']} MB resident, peak {waiting['peak_rss_mb']} MB.",
+                f"Typing session ({result['interval_ms'][0]:.0f}–{result['interval_ms'][1]:.0f} "
+                f"ms between keystrokes, {result['pause_ms']:.0f} ms pauses): "
+                f"{typing['sent']} requests sent, {typing['cancelled']} cancelled, "
+                f"{len(typing['shown_ms'])} shown, {typing['empty']} empty, "
+                f"{typing['errors']} errors; memory {typing['rss_mb']} MB resident, "
+                f"peak {typing['peak_rss_mb']} MB.", ""]
+    ref = result.get("reference")
+    if ref:
+        llama_cold, llama_warm = _split(ref["llama"]["runs"]) if "llama" in ref else ([], [])
+        lc, lw = Summary.of(llama_cold), Summary.of(llama_warm)
+        out += ["| same prompts, in-process (2 threads) | n | p50 ms | p95 ms | "
+                "ratio p50 vs llama.cpp | ratio p95 |", "|---|---|---|---|---|---|"]
+        for name, engine in ref["engines"].items():
+            if "error" in engine:
+                out.append(f"| Kodama {ref.get('dtype', '')} {name} | – | {engine['error']} "
+                           "| | | |")
+                continue
+            cold, warm = _split(engine["runs"])
+            for kind, values, base in (("cold", cold, lc), ("warm", warm, lw)):
+                s = Summary.of(values)
+                out.append(f"| Kodama ({ref.get('dtype', '')}, quantization {name}), {kind} | "
+                           f"{s.n} | {ms(s.p50)} | {ms(s.p95)} | {ratio(s.p50, base.p50)} | "
+                           f"{ratio(s.p95, base.p95)} |")
+        if "llama" in ref:
+            for kind, s in (("cold", lc), ("warm", lw)):
+                out.append(f"| llama.cpp (Q4_K_M GGUF), {kind} | {s.n} | {ms(s.p50)} | "
+                           f"{ms(s.p95)} | 1 | 1 |")
+        out.append("")
+        notes = [str(ref.get("llama_cpp", ""))]
+        tokens = ref.get("prompt_tokens") or []
+        if tokens:
+            notes.append(f"prompts {min(tokens)}–{max(tokens)} tokens")
+        check = ref.get("tokenizer_check")
+        if check:
+            notes.append(f"tokenizer check: llama.cpp's ids equal Hugging Face's for "
+                         f"{check['identical']}/{check['texts']} prompt texts")
+        agreement = ref.get("agreement")
+        if agreement:
+            notes.append("same completion text as llama.cpp: " + ", ".join(
+                f"{name} {same}/{total}" for name, (same, total) in agreement.items()))
+        out.append("; ".join(n for n in notes if n) + ".")
+        out.append("")
+    out.append(f"Model {result['model']} ({result['dtype']}); load average before "
+               f"{result['load_before']}, after {result.get('load_after', '?')}.")
+    return "\n".join(out)
+
+
+def agreement(ref: dict[str, Any]) -> dict[str, tuple[int, int]]:
+    """Per engine: how many prompts gave exactly llama.cpp's completion text."""
+    if "llama" not in ref:
+        return {}
+    theirs = [r["text"] for r in ref["llama"]["runs"]]
+    out: dict[str, tuple[int, int]] = {}
+    for name, engine in ref["engines"].items():
+        if "runs" in engine:
+            ours = [r["text"] for r in engine["runs"]]
+            out[name] = (sum(a == b for a, b in zip(ours, theirs, strict=True)), len(ours))
+    return out
 
 
 def main() -> int:
@@ -130,12 +177,48 @@ def main() -> int:
     parser.add_argument("--dtype", default="auto", choices=["auto", "bfloat16", "float32"])
     parser.add_argument("--files", nargs="+", type=Path, default=DEFAULT_FILES)
     parser.add_argument("--lines", type=int, default=2, help="lines retyped per file")
-    parser.add_argument("--keystrokes", type=int, default=6, help="keystrokes per line")
-    parser.add_argument("--debounce", type=int, default=0,
-                        help="server debounce (ms; 0 measures the pipeline alone)")
+    parser.add_argument("--keystrokes", type=int, default=12,
+                        help="characters retyped per line (-1: the whole line)")
+    parser.add_argument("--interval", nargs=2, type=float, default=[80.0, 120.0],
+                        metavar=("MIN", "MAX"), help="ms between keystrokes (uniform)")
+    parser.add_argument("--pause", type=float, default=600.0,
+                        help="ms the typist pauses after a word or punctuation mark")
+    parser.add_argument("--end-wait", type=float, default=3000.0,
+                        help="ms the typist waits for a completion at the end of a line")
+    parser.add_argument("--typing-debounce", type=int, default=PRODUCT_DEBOUNCE_MS,
+                        help="server debounce for the typing session (ms)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the typing pace")
+    parser.add_argument("--server-threads", type=int, default=None,
+                        help="the server's inference threads (default: the server's own)")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="threads of the in-process engines (Kodama and llama.cpp)")
+    parser.add_argument("--quantization", nargs="+", default=["none"],
+                        help="Kodama engine configurations for the reference (e.g. none int8)")
+    parser.add_argument("--skip-lsp", action="store_true", help="only the in-process reference")
+    parser.add_argument("--skip-reference", action="store_true", help="only the LSP measures")
+    parser.add_argument("--no-llama", action="store_true", help="reference without llama.cpp")
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
     args = parser.parse_args()
-    result = asyncio.run(measure(args))
+
+    from benchmarks.session import targets
+
+    lines = targets([Path(f) for f in args.files], args.lines)
+    result: dict[str, Any] = {
+        "model": args.model, "dtype": args.dtype, "lines": len(lines),
+        "keystrokes": args.keystrokes, "typing_debounce_ms": args.typing_debounce,
+        "interval_ms": args.interval, "pause_ms": args.pause,
+        "load_before": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+    }
+    log(f"{len(lines)} lines from {len(args.files)} files; load average {result['load_before']}")
+    if not args.skip_lsp:
+        result["lsp"] = asyncio.run(measure_lsp(args, lines))
+    if not args.skip_reference:
+        from benchmarks.reference import measure_reference
+
+        ref = measure_reference(args, lines, log)
+        ref["agreement"] = agreement(ref)
+        result["reference"] = ref
+    result["load_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(table(result))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))

@@ -15,7 +15,7 @@ from typing import Literal, Protocol
 from kodama.model.postprocess import postprocess
 from kodama.model.prompt import Budget, FimFormat, build_prompt
 from kodama.model.stops import StopRules
-from kodama.model.types import CompletionContext, Mode
+from kodama.model.types import CompletionContext, Mode, Snippet
 from kodama.syntax.analysis import completion_mode
 from kodama.syntax.document import SyntaxDocument
 
@@ -36,6 +36,8 @@ class Generation:
     """Prompt tokens whose KV cache was reused from an earlier request."""
     prefill_ms: float = 0.0
     decode_ms: float = 0.0
+    draft_accepted: int = 0
+    """Tokens that came from confirmed prompt-lookup drafts (decoding steps saved)."""
 
 
 class TextGenerator(Protocol):
@@ -84,8 +86,17 @@ class Completion:
     generation: Generation
 
 
-def context_at(doc: SyntaxDocument, offset: int) -> CompletionContext:
+def context_at(
+    doc: SyntaxDocument,
+    offset: int,
+    *,
+    snippets: Sequence[Snippet] = (),
+    path: str | None = None,
+) -> CompletionContext:
     """The completion context at code-point ``offset`` of ``doc``.
+
+    ``snippets`` is repository context from other files (most relevant first) and ``path``
+    the document's repository-relative path, shown to the model with them.
 
     Documents without a syntax tree (unknown language, binary, huge) get ``language=None`` so
     that no later stage tries to parse them.
@@ -96,6 +107,8 @@ def context_at(doc: SyntaxDocument, offset: int) -> CompletionContext:
         suffix=doc.text[offset:],
         language=language,
         mode=completion_mode(doc, offset),
+        path=path,
+        snippets=tuple(snippets),
     )
 
 

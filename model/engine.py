@@ -1,10 +1,19 @@
-"""Generation engine: greedy decoding with KV-cache reuse, stop callbacks and cancellation.
+"""Generation engine: greedy decoding with KV-cache reuse, prompt-lookup drafts, stop callbacks
+and cancellation.
 
 Imports torch: load it only once a model is wanted (the server does so in a background thread).
 One engine serves one model; calls are serialised by a lock (the server runs them on a single
-worker thread anyway). Per ``cache_key`` (one per document) it keeps the KV cache of the last
-prompt plus what was generated, so the next request while typing only prefills the tokens
-after the longest common prefix.
+worker thread anyway).
+
+Three things make it fast on a CPU:
+- Per ``cache_key`` (one per document) it keeps the KV cache of the last prompt plus what was
+  generated, so the next request while typing only prefills the tokens after the longest
+  common prefix.
+- Prompt-lookup decoding: code repeats itself, so when the last tokens also occur earlier in the
+  prompt or the output, the tokens that followed them there are proposed as a draft and checked
+  in one forward pass; every draft token the model agrees with is a decoding step saved. The
+  result is exactly greedy decoding's (up to floating-point rounding between kernels).
+- Optional int8 weight-only quantisation (``kodama.model.quantize``) for the decode steps.
 """
 
 from __future__ import annotations
@@ -22,9 +31,38 @@ from transformers import DynamicCache
 from kodama.model.completion import Generation, StopReason
 from kodama.model.loader import LoadedModel
 from kodama.model.prompt import FimFormat, common_prefix_length, detect_fim
+from kodama.model.quantize import Quantization, quantize_model
 
 PREFILL_CHUNK = 256
 """Prompt tokens fed per forward pass during prefill (cancellation is checked between chunks)."""
+
+DRAFT_TOKENS = 6
+"""Most draft tokens proposed by prompt lookup per step."""
+
+DRAFT_NGRAM = (3, 2)
+"""Lengths of the trailing n-gram searched for earlier in the sequence (longest first)."""
+
+
+def propose_draft(ids: Sequence[int], limit: int, ngrams: Sequence[int] = DRAFT_NGRAM) -> list[int]:
+    """Tokens that followed the latest earlier occurrence of ``ids``' trailing n-gram.
+
+    Pure and cheap: a backwards scan over at most the last few thousand ids.
+    """
+    if limit <= 0:
+        return []
+    n_ids = len(ids)
+    for n in ngrams:
+        if n_ids <= n:
+            continue
+        tail = list(ids[n_ids - n:])
+        first = tail[0]
+        start = max(0, n_ids - 4096)
+        for i in range(n_ids - n - 1, start - 1, -1):
+            if ids[i] == first and list(ids[i:i + n]) == tail:
+                follow = list(ids[i + n : i + n + limit])
+                if follow:
+                    return follow
+    return []
 
 
 @dataclass
@@ -38,11 +76,25 @@ class _Slot:
 class Engine:
     """A loaded causal LM ready to complete prompts (see ``kodama.model.completion``)."""
 
-    def __init__(self, loaded: LoadedModel, *, cache_slots: int = 4) -> None:
-        """Wrap ``loaded``; keep KV caches for up to ``cache_slots`` documents (LRU)."""
+    def __init__(
+        self,
+        loaded: LoadedModel,
+        *,
+        quantization: Quantization = "none",
+        draft_tokens: int = DRAFT_TOKENS,
+        cache_slots: int = 4,
+    ) -> None:
+        """Wrap ``loaded``; keep KV caches for up to ``cache_slots`` documents (LRU).
+
+        ``quantization`` packs the linear layers' weights in place for faster decoding;
+        ``draft_tokens`` = 0 turns prompt-lookup decoding off.
+        """
         self.loaded = loaded
         self.model: Any = loaded.model
         self.tokenizer: Any = loaded.tokenizer
+        self.quantization = quantization
+        self.draft_tokens = draft_tokens
+        quantize_model(self.model, quantization)
         self._fim = detect_fim(self.tokenizer.get_vocab())
         self.stop_ids = self._stop_ids()
         self._lock = threading.Lock()
@@ -88,17 +140,25 @@ class Engine:
         with self._lock:
             self._slots.pop(key, None)
 
-    def _forward(self, ids: list[int], slot: _Slot) -> Any:
-        """Feed ``ids`` after the slot's cache; logits of the last position only."""
+    def _forward(self, ids: list[int], slot: _Slot, keep: int = 1) -> Any:
+        """Feed ``ids`` after the slot's cache; logits of the last ``keep`` positions."""
         out = self.model(
             input_ids=torch.tensor([ids], dtype=torch.long),
             cache=slot.cache,
             use_cache=True,
-            logits_to_keep=1,
+            logits_to_keep=keep,
         )
         slot.cache = out.cache
         slot.ids.extend(ids)
-        return out.logits[0, -1]
+        return out.logits[0]
+
+    @staticmethod
+    def _crop(slot: _Slot, length: int) -> None:
+        """Cut the slot back to its first ``length`` tokens."""
+        extra = len(slot.ids) - length
+        if extra > 0:
+            slot.cache.crop(-extra)
+            del slot.ids[length:]
 
     def generate(
         self,
@@ -118,9 +178,8 @@ class Engine:
             reused = min(common_prefix_length(slot.ids, prompt), len(prompt) - 1)
             if slot.cache is None or reused == 0:
                 slot.cache, slot.ids, reused = DynamicCache(), [], 0
-            elif len(slot.ids) > reused:
-                slot.cache.crop(-(len(slot.ids) - reused))
-                del slot.ids[reused:]
+            else:
+                self._crop(slot, reused)
 
             start = time.perf_counter()
             pending = prompt[reused:]
@@ -130,31 +189,13 @@ class Engine:
                     # The slot still matches what its cache holds: the next request reuses it.
                     return Generation("", "cancelled", 0, len(prompt), reused)
                 chunk, pending = pending[:PREFILL_CHUNK], pending[PREFILL_CHUNK:]
-                logits = self._forward(chunk, slot)
+                logits = self._forward(chunk, slot)[-1]
             prefill_ms = (time.perf_counter() - start) * 1000
 
-            generated: list[int] = []
-            text = ""
-            reason: StopReason = "length"
             start = time.perf_counter()
-            while len(generated) < max_new_tokens:
-                if cancel is not None and cancel.is_set():
-                    reason = "cancelled"
-                    break
-                assert logits is not None
-                next_id = int(torch.argmax(logits).item())
-                if next_id in self.stop_ids:
-                    reason = "eos"
-                    break
-                generated.append(next_id)
-                text = self.decode(generated)
-                cut = stop(text)
-                if cut is not None:
-                    text = text[:cut]
-                    reason = "stop"
-                    break
-                if len(generated) < max_new_tokens:
-                    logits = self._forward([next_id], slot)
+            text, generated, reason, drafted = self._decode(
+                prompt, logits, slot, max_new_tokens, stop, cancel
+            )
             decode_ms = (time.perf_counter() - start) * 1000
             return Generation(
                 text=text,
@@ -164,4 +205,50 @@ class Engine:
                 reused_tokens=reused,
                 prefill_ms=prefill_ms,
                 decode_ms=decode_ms,
+                draft_accepted=drafted,
             )
+
+    def _decode(
+        self,
+        prompt: list[int],
+        logits: Any,
+        slot: _Slot,
+        max_new_tokens: int,
+        stop: Callable[[str], int | None],
+        cancel: threading.Event | None,
+    ) -> tuple[str, list[int], StopReason, int]:
+        """The token loop: greedy choice, prompt-lookup drafts verified in one pass, stops.
+
+        Returns the text, the tokens, why it ended and how many tokens came from drafts.
+        """
+        generated: list[int] = []
+        drafted = 0
+        text = ""
+        candidates: list[int] = [int(torch.argmax(logits).item())]
+        while True:
+            if cancel is not None and cancel.is_set():
+                return text, generated, "cancelled", drafted
+            # Accept candidates in order: the first is the model's own choice, the rest are
+            # draft tokens the model has just confirmed.
+            for token in candidates:
+                if token in self.stop_ids:
+                    return text, generated, "eos", drafted
+                generated.append(token)
+                text = self.decode(generated)
+                cut = stop(text)
+                if cut is not None:
+                    return text[:cut], generated, "stop", drafted
+                if len(generated) >= max_new_tokens:
+                    return text, generated, "length", drafted
+            last = generated[-1]
+            budget = min(self.draft_tokens, max_new_tokens - len(generated))
+            draft = propose_draft(prompt + generated, budget) if budget > 0 else []
+            base = len(slot.ids)  # the cache holds everything but `last`
+            out = self._forward([last, *draft], slot, keep=len(draft) + 1)
+            predictions = torch.argmax(out, dim=-1).tolist()
+            accepted = 0
+            while accepted < len(draft) and predictions[accepted] == draft[accepted]:
+                accepted += 1
+            self._crop(slot, base + 1 + accepted)
+            drafted += accepted
+            candidates = [*draft[:accepted], int(predictions[accepted])]

@@ -10,7 +10,7 @@ from typing import Any
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
-from kodama.server import completion, documents, inline_completion
+from kodama.server import completion, documents, inline_completion, workspace
 from kodama.server.config import KodamaConfig, merge
 from kodama.server.documents import DocumentStore
 from kodama.server.lsp_protocol import KodamaProtocol
@@ -18,7 +18,9 @@ from kodama.server.model_host import ModelHost
 from kodama.server.progress import Progress
 from kodama.server.protocol import STATUS_NOTIFICATION, ModelStateName
 from kodama.server.scheduler import Scheduler
+from kodama.server.typeahead import TypeAhead
 from kodama.server.version import VERSION
+from kodama.server.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +38,12 @@ class KodamaServer(LanguageServer):
         self.load_model = load_model
         self.config_errors: list[str] = []
         """Problems found in initializationOptions, shown to the user once initialised."""
+        self.typeahead = TypeAhead()
         self.documents.on_close.append(self.scheduler.forget)
+        self.documents.on_close.append(self.typeahead.forget)
         self.documents.on_close.append(self._forget_cache)
+        self.repository = Workspace(self)
+        """The repository index and the snippets it gives completions (``workspace`` is pygls's)."""
 
     def _forget_cache(self, uri: str) -> None:
         if self.model.engine is not None:
@@ -61,9 +67,11 @@ def create_server(config: KodamaConfig, *, load_model: bool = True) -> KodamaSer
     documents.register(server)
     inline_completion.register(server)
     completion.register(server)
+    workspace.register(server)
 
     @server.feature(types.INITIALIZE)
     def initialize(params: types.InitializeParams) -> None:
+        server.repository.set_root(params)
         options: Any = params.initialization_options
         if options is None:
             return
@@ -82,6 +90,7 @@ def create_server(config: KodamaConfig, *, load_model: bool = True) -> KodamaSer
         for error in server.config_errors:
             server.show(types.MessageType.Warning, f"Kodama configuration: {error}")
         logging.getLogger("kodama").setLevel(server.config.log_level.upper())
+        server.repository.start(asyncio.get_running_loop())
         if server.load_model:
             start_model(server)
         else:
@@ -90,6 +99,7 @@ def create_server(config: KodamaConfig, *, load_model: bool = True) -> KodamaSer
 
     @server.feature(types.SHUTDOWN)
     def shutdown(params: None) -> None:
+        server.repository.shutdown()
         server.model.shutdown()
 
     return server

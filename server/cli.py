@@ -13,6 +13,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from kodama.server import eval_command
 from kodama.server.config import KodamaConfig, describe, from_env, merge, nest
 from kodama.server.version import VERSION
 
@@ -30,7 +31,8 @@ CONFIG_EPILOG = "settings (also via initializationOptions, camelCase accepted):\
     f"  {key:<34} default {default}" for key, default, _ in describe()
 ) + """
 
-environment: KODAMA_MODEL, KODAMA_DTYPE, KODAMA_THREADS, KODAMA_LOG_LEVEL, KODAMA_CACHE_DIR
+environment: KODAMA_MODEL, KODAMA_DTYPE, KODAMA_THREADS, KODAMA_QUANTIZATION, KODAMA_LOG_LEVEL,
+KODAMA_CACHE_DIR
 """
 
 
@@ -43,6 +45,8 @@ def _model_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dtype", choices=["auto", "bfloat16", "float32"],
                         help="number format of the weights (default: auto)")
     parser.add_argument("--threads", type=int, metavar="N", help="CPU threads for inference")
+    parser.add_argument("--quantization", choices=["none", "int8"],
+                        help="weight-only quantisation for decoding (default: int8)")
     parser.add_argument("--log-level", choices=["debug", "info", "warning", "error"],
                         help="log detail on stderr (default: info)")
 
@@ -85,6 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _model_flags(demo)
 
+    eval_command.add_parser(sub)
+
     sub.add_parser("version", help="print the version")
     return parser
 
@@ -96,6 +102,7 @@ def config_from_args(args: argparse.Namespace, errors: list[str]) -> KodamaConfi
         "model.name": getattr(args, "model", None),
         "model.dtype": getattr(args, "dtype", None),
         "model.threads": getattr(args, "threads", None),
+        "model.quantization": getattr(args, "quantization", None),
         "log_level": getattr(args, "log_level", None),
     }
     merged: KodamaConfig = merge(config, nest({k: v for k, v in flat.items() if v is not None}),
@@ -160,7 +167,7 @@ def cmd_complete(args: argparse.Namespace, config: KodamaConfig) -> int:
     loaded = load_model(config.model.name, dtype=config.model.dtype,
                         progress=_stderr_progress, threads=config.model.threads)
     print(file=sys.stderr)
-    engine = Engine(loaded)
+    engine = Engine(loaded, quantization=config.model.quantization)
     started = time.perf_counter()
     result = complete_at(doc, offset, engine, settings_from(config.completion))
     elapsed_ms = (time.perf_counter() - started) * 1000
@@ -208,6 +215,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from kodama.server.demo import run_demo
 
             return run_demo(config)
+        if args.command == "eval":
+            return eval_command.run(args, config)
     except KeyboardInterrupt:
         return 130
     except (OSError, ValueError) as exc:

@@ -23,7 +23,8 @@ from kodama.server.protocol import STATUS_NOTIFICATION, status_from
 def server_command(config: KodamaConfig, log_level: str = "warning") -> list[str]:
     """The command line that starts the server with this configuration."""
     cmd = [sys.executable, "-m", "kodama.server", "serve", "--model", config.model.name,
-           "--dtype", config.model.dtype, "--log-level", log_level]
+           "--dtype", config.model.dtype, "--quantization", config.model.quantization,
+           "--log-level", log_level]
     if config.model.threads:
         cmd += ["--threads", str(config.model.threads)]
     return cmd

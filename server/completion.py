@@ -54,7 +54,7 @@ def register(server: KodamaServer) -> None:
         found = await suggest(server, params.text_document.uri, params.position)
         if found is None:
             return types.CompletionList(is_incomplete=True, items=[])
-        doc, offset, text = found.doc, found.offset, found.completion.text
+        doc, offset, text = found.doc, found.offset, found.text
         line_start = doc.text.rfind("\n", 0, offset) + 1
         match = _WORD_TAIL.search(doc.text, line_start, offset)
         word = match.group(0) if match else ""

@@ -30,6 +30,9 @@ class ModelConfig:
     """Weights' number format: ``auto`` picks bfloat16 on CPUs with fast bf16 units."""
     threads: int | None = None
     """CPU threads for inference; None lets torch decide (all cores)."""
+    quantization: Literal["none", "int8"] = "int8"
+    """Weight-only quantisation of the linear layers: ``int8`` halves the weights' memory and
+    speeds up decoding (prefill still runs in bf16); ``none`` keeps the weights as loaded."""
 
 
 @dataclass(frozen=True)
@@ -54,11 +57,26 @@ class CompletionConfig:
 
 
 @dataclass(frozen=True)
+class ContextConfig:
+    """Repository context: snippets from other files of the workspace in the prompt."""
+
+    enabled: bool = True
+    """Index the workspace (in the background, cached on disk) and put snippets from other files
+    in the prompt: definitions of the symbols used near the cursor, similar code, recent edits."""
+    max_files: int = 5000
+    """Most files indexed (source files with a grammar and shallow folders first); the index
+    also stops at 50 MB of source."""
+    tokens: int = 384
+    """Token budget for the snippets from other files (0 = none)."""
+
+
+@dataclass(frozen=True)
 class KodamaConfig:
     """The whole configuration."""
 
     model: ModelConfig = field(default_factory=ModelConfig)
     completion: CompletionConfig = field(default_factory=CompletionConfig)
+    context: ContextConfig = field(default_factory=ContextConfig)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     """Level of the server's log (on stderr and in the editor's output panel)."""
 
@@ -67,6 +85,7 @@ ENV_VARS: dict[str, str] = {
     "KODAMA_MODEL": "model.name",
     "KODAMA_DTYPE": "model.dtype",
     "KODAMA_THREADS": "model.threads",
+    "KODAMA_QUANTIZATION": "model.quantization",
     "KODAMA_LOG_LEVEL": "log_level",
 }
 """Environment variables and the configuration key each one sets."""

@@ -32,6 +32,9 @@ class DocumentStore:
         self.docs: dict[str, SyntaxDocument] = {}
         self.out_of_sync: set[str] = set()
         self.on_close: list[Callable[[str], None]] = []
+        self.on_open: list[Callable[[SyntaxDocument], None]] = []
+        self.on_change: list[Callable[[SyntaxDocument, list[TextChange]], None]] = []
+        """Called after changes applied (not for changes that failed)."""
 
     def get(self, uri: str) -> SyntaxDocument | None:
         """The open, in-sync document for ``uri``, or None."""
@@ -44,6 +47,8 @@ class DocumentStore:
         doc = SyntaxDocument(uri, text, detect(uri, language_id), version)
         self.docs[uri] = doc
         self.out_of_sync.discard(uri)
+        for callback in self.on_open:
+            callback(doc)
         return doc
 
     def change(self, uri: str, changes: list[TextChange], version: int) -> None:
@@ -56,6 +61,8 @@ class DocumentStore:
             raise
         if any(c.range is None for c in changes):
             self.out_of_sync.discard(uri)
+        for callback in self.on_change:
+            callback(doc, changes)
 
     def close(self, uri: str) -> None:
         """Forget a document."""

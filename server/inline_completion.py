@@ -23,5 +23,5 @@ def register(server: KodamaServer) -> None:
         if found is None:
             return types.InlineCompletionList(items=[])
         at = types.Range(start=params.position, end=params.position)
-        item = types.InlineCompletionItem(insert_text=found.completion.text, range=at)
+        item = types.InlineCompletionItem(insert_text=found.text, range=at)
         return types.InlineCompletionList(items=[item])

@@ -63,14 +63,16 @@ class ModelHost:
                     progress=progress,
                     threads=self.config.threads,
                 )
-                self.engine = Engine(loaded)
+                self.engine = Engine(loaded, quantization=self.config.quantization)
             except Exception as exc:  # every failure becomes one clear message; serving goes on
                 log.exception("model failed to load")
                 self.state, self.message = "error", str(exc) or exc.__class__.__name__
             else:
                 seconds = time.perf_counter() - started
                 self.state = "ready"
-                self.message = f"{loaded.name} ready ({loaded.dtype}, {seconds:.1f} s)"
+                weights = loaded.dtype if self.config.quantization == "none" else (
+                    f"{self.config.quantization} weights, {loaded.dtype} activations")
+                self.message = f"{loaded.name} ready ({weights}, {seconds:.1f} s)"
                 log.info(self.message)
             finally:
                 self._ready.set()

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 
-from kodama.model.completion import Completion, CompletionSettings, complete, context_at
+from kodama.model.completion import CompletionSettings, complete, context_at
 from kodama.model.prompt import Budget
-from kodama.server.config import CompletionConfig
+from kodama.server.config import CompletionConfig, ContextConfig
 from kodama.syntax.document import SyntaxDocument
 from kodama.syntax.positions import PositionError
 
@@ -27,10 +27,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def settings_from(config: CompletionConfig) -> CompletionSettings:
+def settings_from(
+    config: CompletionConfig, context: ContextConfig | None = None
+) -> CompletionSettings:
     """The model layer's completion settings from the server configuration."""
+    context = context or ContextConfig()
     return CompletionSettings(
-        budget=Budget(prefix_tokens=config.prefix_tokens, suffix_tokens=config.suffix_tokens),
+        budget=Budget(prefix_tokens=config.prefix_tokens, suffix_tokens=config.suffix_tokens,
+                      context_tokens=context.tokens if context.enabled else 0),
         max_new_tokens_single=config.max_new_tokens_single,
         max_new_tokens_multi=config.max_new_tokens_multi,
         max_lines=config.max_lines,
@@ -44,7 +48,22 @@ class Suggestion:
     doc: SyntaxDocument
     offset: int
     version: int
-    completion: Completion
+    text: str
+    source: str
+    """``model`` (generated now) or ``typeahead`` (the rest of an earlier suggestion)."""
+
+
+def _locate(server: KodamaServer, uri: str, position: types.Position
+            ) -> tuple[SyntaxDocument, int] | None:
+    """The open document and the code-point offset of ``position``; None if not open."""
+    doc = server.documents.get(uri)
+    if doc is None:
+        log.debug("completion for a document that is not open (or out of sync): %s", uri)
+        return None
+    try:
+        return doc, doc.offset_at(position.line, position.character)
+    except PositionError as exc:
+        raise JsonRpcInvalidParams(f"position outside {uri}: {exc}") from None
 
 
 async def suggest(
@@ -60,23 +79,23 @@ async def suggest(
         return None
     number, cancel = server.scheduler.ticket(uri)
     try:
-        await asyncio.sleep(config.debounce_ms / 1000)
-        if not server.scheduler.is_latest(uri, number):
+        located = _locate(server, uri, position)
+        if located is None:
             return None
-        doc = server.documents.get(uri)
-        if doc is None:
-            log.debug("completion for a document that is not open (or out of sync): %s", uri)
+        doc, offset = located
+        version = doc.version
+        ahead = server.typeahead.lookup(uri, doc.text, offset)
+        if ahead is not None:
+            return Suggestion(doc, offset, version, ahead, "typeahead")
+        await asyncio.sleep(server.scheduler.debounce_ms(uri, config.debounce_ms) / 1000)
+        if not server.scheduler.is_latest(uri, number) or doc.version != version:
             return None
-        try:
-            offset = doc.offset_at(position.line, position.character)
-        except PositionError as exc:
-            raise JsonRpcInvalidParams(f"position outside {uri}: {exc}") from None
         engine = server.model.engine
         if engine is None:
             return None
-        ctx = context_at(doc, offset)
-        version = doc.version
-        settings = settings_from(config)
+        ctx = context_at(doc, offset, snippets=server.repository.snippets_for(doc, offset),
+                         path=server.repository.path_for(doc))
+        settings = settings_from(config, server.config.context)
         completion = await server.model.run(
             lambda: complete(ctx, engine, settings, cancel=cancel, cache_key=uri)
         )
@@ -92,8 +111,9 @@ async def suggest(
         return None
     gen = completion.generation
     log.info(
-        "completion %s: %d tokens (%d reused) prefill %.0f ms, %d new in %.0f ms (%s)",
-        completion.mode, gen.prompt_tokens, gen.reused_tokens, gen.prefill_ms, gen.tokens,
-        gen.decode_ms, gen.reason,
+        "completion %s: %d tokens (%d reused) prefill %.0f ms, %d new (%d drafted) in %.0f ms"
+        " (%s)", completion.mode, gen.prompt_tokens, gen.reused_tokens, gen.prefill_ms,
+        gen.tokens, gen.draft_accepted, gen.decode_ms, gen.reason,
     )
-    return Suggestion(doc=doc, offset=offset, version=version, completion=completion)
+    server.typeahead.remember(uri, ctx.prefix, ctx.suffix, completion.text)
+    return Suggestion(doc, offset, version, completion.text, "model")

@@ -22,6 +22,7 @@ __all__ = [
     "captures",
     "detect",
     "get",
+    "matches",
     "thread_parser",
 ]
 
@@ -127,6 +128,19 @@ def captures(
     if start_byte is not None and end_byte is not None:
         cursor.set_byte_range(start_byte, end_byte)
     return cursor.captures(node)
+
+
+def matches(
+    query: tree_sitter.Query,
+    node: tree_sitter.Node,
+    start_byte: int | None = None,
+    end_byte: int | None = None,
+) -> list[tuple[int, dict[str, list[tree_sitter.Node]]]]:
+    """Run *query* on *node*; one (pattern index, captures by name) per match, in order."""
+    cursor = tree_sitter.QueryCursor(query)
+    if start_byte is not None and end_byte is not None:
+        cursor.set_byte_range(start_byte, end_byte)
+    return cursor.matches(node)
 
 
 def _spec(

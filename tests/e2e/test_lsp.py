@@ -207,3 +207,22 @@ async def test_invalid_settings_are_reported_and_defaults_kept(
     finally:
         await lsp.shutdown_session()
         await lsp.stop()
+
+
+async def test_typing_the_suggestion_is_served_without_the_model(
+    identifier_model_dir: Any, server_env: dict[str, str],
+) -> None:
+    # A long debounce: only type-ahead can answer well within it.
+    options = {"completion": {"debounceMs": 3000}}
+    lsp = await start_client(str(identifier_model_dir), "visual-studio-code", server_env, options)
+    try:
+        open_doc(lsp, PY_URI, PY_TEXT)
+        [first] = await inline(lsp, PY_URI, 3, 11)
+        change(lsp, PY_URI, 2, (3, 11), (3, 11), first[:2])
+        started = time.perf_counter()
+        rest = await inline(lsp, PY_URI, 3, 13)
+        assert time.perf_counter() - started < 1.5
+        assert rest == [first[2:]]
+    finally:
+        await lsp.shutdown_session()
+        await lsp.stop()

@@ -15,9 +15,12 @@ from kodama.server.protocol import STATUS_NOTIFICATION, status_from
 
 
 async def start_client(
-    model: str | None, spec: str, env: dict[str, str], options: dict[str, Any] | None = None
+    model: str | None, spec: str, env: dict[str, str], options: dict[str, Any] | None = None,
+    root: Path | None = None,
 ) -> LanguageClient:
-    """Start a server, initialise it as ``spec`` would, and wait until its model is settled."""
+    """Start a server, initialise it as ``spec`` would, and wait until its model is settled.
+
+    ``root`` is the workspace folder (default: the current directory)."""
     command = [sys.executable, "-m", "kodama.server", "serve", "--log-level", "debug"]
     command += ["--model", model] if model else ["--no-model"]
     config = ClientServerConfig(server_command=command, server_env={**os.environ, **env})
@@ -36,7 +39,7 @@ async def start_client(
     result = await client.initialize_session(types.InitializeParams(
         capabilities=client_capabilities(spec),
         initialization_options={"completion": {"debounceMs": 10}, **(options or {})},
-        root_uri=Path.cwd().as_uri(),
+        root_uri=(root or Path.cwd()).as_uri(),
     ))
     client.kodama_init = result  # type: ignore[attr-defined]
     await asyncio.wait_for(settled, timeout=120)

@@ -102,3 +102,64 @@ def test_forget_and_lru_limit_drop_caches(engine: Engine) -> None:
     assert reused == 0
     # "a" was evicted by the LRU limit (4 slots).
     assert engine.generate(ids, max_new_tokens=1, stop=never, cache_key="a").reused_tokens == 0
+
+
+def test_propose_draft_follows_the_latest_earlier_occurrence() -> None:
+    from kodama.model.engine import propose_draft
+
+    assert propose_draft([1, 2, 3, 9, 1, 2, 3], 2) == [9, 1]
+    assert propose_draft([5, 1, 2, 7, 7, 1, 2, 8, 4, 1, 2], 3) == [8, 4, 1]  # the latest one
+    assert propose_draft([1, 2, 3, 4], 4) == []  # no earlier occurrence
+    assert propose_draft([1, 2, 1, 2], 0) == []
+
+
+def test_prompt_lookup_drafts_change_nothing_but_speed(tiny_model_dir: Path) -> None:
+    loaded = load_model(str(tiny_model_dir), dtype="float32", threads=1)
+    plain = Engine(loaded, draft_tokens=0)
+    ids = plain.encode("for item in items:\n    total += item.price\n" * 6 + "for item in ")
+    expected = plain.generate(ids, max_new_tokens=24, stop=never)
+    drafting = Engine(load_model(str(tiny_model_dir), dtype="float32", threads=1))
+    result = drafting.generate(ids, max_new_tokens=24, stop=never)
+    assert result.text == expected.text and result.tokens == expected.tokens
+    assert expected.draft_accepted == 0
+
+
+def test_drafts_are_accepted_when_the_model_repeats_itself(identifier_model_dir: Path) -> None:
+    engine = Engine(load_model(str(identifier_model_dir), dtype="float32", threads=1))
+    ids = engine.encode("value = ")
+    first = engine.generate(ids, max_new_tokens=32, stop=never)
+    again = engine.generate(ids + engine.encode(first.text + "\nvalue = "), max_new_tokens=32,
+                            stop=never)
+    plain = Engine(load_model(str(identifier_model_dir), dtype="float32", threads=1),
+                   draft_tokens=0).generate(ids + engine.encode(first.text + "\nvalue = "),
+                                            max_new_tokens=32, stop=never)
+    assert again.text == plain.text
+    assert again.draft_accepted > 0
+
+
+def test_int8_linear_is_close_to_the_float_layer() -> None:
+    import torch
+
+    from kodama.model.quantize import DEQUANT_MIN_ROWS, Int8Linear
+
+    torch.manual_seed(0)
+    layer = torch.nn.Linear(64, 96).to(torch.bfloat16)
+    packed = Int8Linear(layer)
+    for rows in (1, DEQUANT_MIN_ROWS + 3):
+        x = torch.randn(1, rows, 64, dtype=torch.bfloat16)
+        ref = layer(x).float()
+        out = packed(x).float()
+        assert out.shape == ref.shape
+        assert ((out - ref).norm() / ref.norm()).item() < 0.02
+
+
+def test_int8_engine_quantizes_every_linear_and_still_completes(tiny_model_dir: Path) -> None:
+    from kodama.model.quantize import Int8Linear
+
+    loaded = load_model(str(tiny_model_dir), threads=1)
+    engine = Engine(loaded, quantization="int8")
+    linears = [m for m in engine.model.modules() if isinstance(m, Int8Linear)]
+    assert len(linears) == 2 * 7 + 1  # 2 layers × (q, k, v, o, gate, up, down) + lm_head
+    result = engine.generate(engine.encode("def f(x):\n    return "), max_new_tokens=8,
+                             stop=never, cache_key="q")
+    assert result.tokens == 8
