@@ -87,10 +87,13 @@ def _row(name: str, values: list[float]) -> str:
     return f"| {name} | {s.n} | {ms(s.p50)} | {ms(s.p95)} | {ms(s.mean)} |"
 
 
-def _split(runs: list[dict[str, Any]]) -> tuple[list[float], list[float]]:
-    cold = [r["ms"] for r in runs if r["typed"] == 0]
-    warm = [r["ms"] for r in runs if r["typed"] > 0]
-    return cold, warm
+GROUPS = (("cold, single-line", True, "single"), ("warm, single-line", False, "single"),
+          ("cold, multi-line", True, "multi"), ("warm, multi-line", False, "multi"))
+"""Rows of the reference table: (name, first prompt of a line?, completion mode)."""
+
+
+def _group(runs: list[dict[str, Any]], cold: bool, mode: str) -> list[float]:
+    return [r["ms"] for r in runs if (r["typed"] == 0) == cold and r["mode"] == mode]
 
 
 def table(result: dict[str, Any]) -> str:
@@ -105,6 +108,9 @@ def table(result: dict[str, Any]) -> str:
                 _row("per keystroke (waiting)", waiting["keystroke_ms"]),
                 _row(f"typing session: per completion shown (debounce "
                      f"{result['typing_debounce_ms']} ms)", typing["shown_ms"]),
+                _row("typing session: per single-line completion shown",
+                     [t for t, text in zip(typing["shown_ms"], typing["shown_text"], strict=True)
+                      if "\n" not in text]),
                 "",
                 f"Waiting: {waiting['completions']}/{waiting['requests']} requests got a "
                 f"completion; server ready {lsp['server_ready_s']} s after start; memory "
@@ -117,23 +123,24 @@ def table(result: dict[str, Any]) -> str:
                 f"peak {typing['peak_rss_mb']} MB.", ""]
     ref = result.get("reference")
     if ref:
-        llama_cold, llama_warm = _split(ref["llama"]["runs"]) if "llama" in ref else ([], [])
-        lc, lw = Summary.of(llama_cold), Summary.of(llama_warm)
+        llama_runs = ref["llama"]["runs"] if "llama" in ref else []
         out += ["| same prompts, in-process (2 threads) | n | p50 ms | p95 ms | "
                 "ratio p50 vs llama.cpp | ratio p95 |", "|---|---|---|---|---|---|"]
+        groups = [g for g in GROUPS
+                  if any(_group(e.get("runs", []), g[1], g[2]) for e in ref["engines"].values())]
         for name, engine in ref["engines"].items():
+            label = f"Kodama ({ref.get('dtype', '')}, quantization {name})"
             if "error" in engine:
-                out.append(f"| Kodama {ref.get('dtype', '')} {name} | – | {engine['error']} "
-                           "| | | |")
+                out.append(f"| {label} | – | – | – | {engine['error']} | |")
                 continue
-            cold, warm = _split(engine["runs"])
-            for kind, values, base in (("cold", cold, lc), ("warm", warm, lw)):
-                s = Summary.of(values)
-                out.append(f"| Kodama ({ref.get('dtype', '')}, quantization {name}), {kind} | "
-                           f"{s.n} | {ms(s.p50)} | {ms(s.p95)} | {ratio(s.p50, base.p50)} | "
-                           f"{ratio(s.p95, base.p95)} |")
-        if "llama" in ref:
-            for kind, s in (("cold", lc), ("warm", lw)):
+            for kind, cold, mode in groups:
+                s = Summary.of(_group(engine["runs"], cold, mode))
+                base = Summary.of(_group(llama_runs, cold, mode))
+                out.append(f"| {label}, {kind} | {s.n} | {ms(s.p50)} | {ms(s.p95)} | "
+                           f"{ratio(s.p50, base.p50)} | {ratio(s.p95, base.p95)} |")
+        if llama_runs:
+            for kind, cold, mode in groups:
+                s = Summary.of(_group(llama_runs, cold, mode))
                 out.append(f"| llama.cpp (Q4_K_M GGUF), {kind} | {s.n} | {ms(s.p50)} | "
                            f"{ms(s.p95)} | 1 | 1 |")
         out.append("")

@@ -50,6 +50,8 @@ class Case:
     ids: list[int]
     ctx: Any
     max_new_tokens: int
+    mode: str
+    """``single`` or ``multi`` (line), as the server decides from the syntax at the cursor."""
     prefix_text: str
     suffix_text: str
 
@@ -83,7 +85,7 @@ def build_cases(tokenizer_engine: Any, lines: list[Target], keystrokes: int) -> 
             prompt = build_prompt(ctx, tokenizer_engine, tokenizer_engine.fim, settings.budget)
             limit = (settings.max_new_tokens_multi if ctx.mode == "multi"
                      else settings.max_new_tokens_single)
-            cases.append(Case(index, state.typed, uri, prompt.ids, ctx, limit,
+            cases.append(Case(index, state.typed, uri, prompt.ids, ctx, limit, ctx.mode,
                               ctx.prefix[prompt.prefix_start:], ctx.suffix[: prompt.suffix_end]))
     return cases
 
@@ -205,7 +207,8 @@ def default_gguf(dest: Path | None = None) -> Path:
 
 
 def _record(case: Case, outcome: Outcome) -> dict[str, Any]:
-    return {"line": case.line, "typed": case.typed, "ms": outcome.ms, "text": outcome.text,
+    return {"line": case.line, "typed": case.typed, "mode": case.mode, "ms": outcome.ms,
+            "text": outcome.text,
             "tokens": outcome.tokens, "reused": outcome.reused, "prompt": len(case.ids)}
 
 

@@ -126,11 +126,12 @@ class TypingStats:
     would ignore a late answer)."""
     shown: list[float] = field(default_factory=list)
     """Latency (ms) of every completion shown: non-empty and in time."""
+    shown_text: list[str] = field(default_factory=list)
+    """Their texts (a newline = a multi-line completion)."""
     empty: int = 0
     """Answers in time but with nothing to show."""
     errors: int = 0
     """Error answers other than "request cancelled"."""
-    samples: list[str] = field(default_factory=list)
 
 
 def _text_of(answer: Any) -> str:
@@ -190,8 +191,7 @@ class _Typist:
             self.stats.errors += "cancel" not in request.error.lower()
         elif request.text:
             self.stats.shown.append((request.arrived - request.sent) * 1000)
-            if len(self.stats.samples) < 12:
-                self.stats.samples.append(request.text)
+            self.stats.shown_text.append(request.text)
         else:
             self.stats.empty += 1
 
@@ -227,5 +227,5 @@ async def measure_typing(session: EditorSession, lines: list[Target], keystrokes
     await asyncio.sleep(0.5)  # let cancelled requests' answers drain
     stats = typist.stats
     return {"shown_ms": stats.shown, "sent": stats.sent, "cancelled": stats.cancelled,
-            "empty": stats.empty, "errors": stats.errors, "samples": stats.samples,
+            "empty": stats.empty, "errors": stats.errors, "shown_text": stats.shown_text,
             **_memory(session)}

@@ -18,6 +18,7 @@ Three things make it fast on a CPU:
 
 from __future__ import annotations
 
+import ctypes
 import threading
 import time
 from collections import OrderedDict
@@ -41,6 +42,23 @@ DRAFT_TOKENS = 6
 
 DRAFT_NGRAM = (3, 2)
 """Lengths of the trailing n-gram searched for earlier in the sequence (longest first)."""
+
+
+def _release_memory() -> Callable[[], object]:
+    """``malloc_trim(0)`` where glibc has it, else a no-op.
+
+    Prefill allocates and frees large temporaries (dequantised weights, kernel workspaces);
+    glibc keeps freed memory in its heap, so without this a server's resident size would
+    settle near its highest peak instead of what it needs.
+    """
+    try:
+        trim = ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return lambda: None
+    return lambda: trim(0)
+
+
+release_memory = _release_memory()
 
 
 def propose_draft(ids: Sequence[int], limit: int, ngrams: Sequence[int] = DRAFT_NGRAM) -> list[int]:
@@ -94,7 +112,8 @@ class Engine:
         self.tokenizer: Any = loaded.tokenizer
         self.quantization = quantization
         self.draft_tokens = draft_tokens
-        quantize_model(self.model, quantization)
+        if quantize_model(self.model, quantization):
+            release_memory()
         self._fim = detect_fim(self.tokenizer.get_vocab())
         self.stop_ids = self._stop_ids()
         self._lock = threading.Lock()
@@ -197,6 +216,7 @@ class Engine:
                 prompt, logits, slot, max_new_tokens, stop, cancel
             )
             decode_ms = (time.perf_counter() - start) * 1000
+            release_memory()
             return Generation(
                 text=text,
                 reason=reason,

@@ -25,23 +25,38 @@ Quantization = Literal["none", "int8"]
 DEQUANT_MIN_ROWS = 16
 """Inputs with at least this many rows (tokens) use dequantise + bf16 GEMM."""
 
+QUANTIZE_BLOCK_ROWS = 4096
+"""Rows quantised at a time (bounds the float32 working copy)."""
+
 
 class Int8Linear(nn.Module):
     """A linear layer with int8 weights (per-output-channel scales) and float activations."""
 
     def __init__(self, linear: nn.Linear) -> None:
-        """Quantise ``linear``'s weight; the float weight is not kept."""
+        """Quantise ``linear``'s weight; the float weight is not kept.
+
+        Rows are converted in blocks so that the float32 working copy stays small (the
+        output head alone is 136 M weights).
+        """
         super().__init__()
-        weight = linear.weight.detach().float()
-        scale = (weight.abs().amax(dim=1) / 127.0).clamp(min=1e-12)
+        weight = linear.weight.detach()
+        rows = weight.shape[0]
+        qweight = torch.empty(weight.shape, dtype=torch.int8)
+        scale = torch.empty(rows, dtype=torch.float32)
+        for start in range(0, rows, QUANTIZE_BLOCK_ROWS):
+            block = weight[start:start + QUANTIZE_BLOCK_ROWS].float()
+            block_scale = (block.abs().amax(dim=1) / 127.0).clamp(min=1e-12)
+            scale[start:start + QUANTIZE_BLOCK_ROWS] = block_scale
+            qweight[start:start + QUANTIZE_BLOCK_ROWS] = torch.round(
+                block / block_scale[:, None]).clamp(-127, 127).to(torch.int8)
         self.in_features = linear.in_features
         self.out_features = linear.out_features
-        self.register_buffer(
-            "qweight", torch.round(weight / scale[:, None]).clamp(-127, 127).to(torch.int8)
-        )
+        self.register_buffer("qweight", qweight)
         self.register_buffer("scale", scale.to(torch.bfloat16))
         bias = linear.bias
-        self.register_buffer("bias", None if bias is None else bias.detach().to(torch.bfloat16))
+        # A copy, never a view: the loaded weights may be a memory map of the model file, which
+        # stays resident for as long as any tensor points into it.
+        self.register_buffer("bias", None if bias is None else bias.detach().clone())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x @ W.T + b`` with the int8 kernel for few rows, dequantised bf16 GEMM otherwise."""
@@ -70,11 +85,14 @@ def quantize_model(model: Any, quantization: Quantization) -> int:
         return 0
     if quantization != "int8":
         raise ValueError(f"unknown quantization {quantization!r} (choose 'none' or 'int8')")
-    targets = [(name, module) for name, module in model.named_modules()
-               if isinstance(module, nn.Linear)]
-    for name, module in targets:
+    names = [name for name, module in model.named_modules() if isinstance(module, nn.Linear)]
+    for name in names:  # by name, so no list keeps the float layers alive
         parent_name, _, child = name.rpartition(".")
         parent = model.get_submodule(parent_name) if parent_name else model
-        setattr(parent, child, Int8Linear(module))
-        del module
-    return len(targets)
+        setattr(parent, child, Int8Linear(getattr(parent, child)))
+    # Everything else (embeddings, norms) gets its own memory, so that the memory map of the
+    # model file, if the loader used one, is released with the float weights.
+    with torch.no_grad():
+        for param in model.parameters():
+            param.data = param.data.clone()
+    return len(names)

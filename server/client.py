@@ -38,11 +38,14 @@ def utf16_len(text: str) -> int:
 class EditorSession:
     """One server process and the documents this session has open in it."""
 
-    def __init__(self, config: KodamaConfig, *, options: dict[str, Any] | None = None,
+    def __init__(self, config: KodamaConfig, *, root: Path | None = None,
+                 options: dict[str, Any] | None = None,
                  on_progress: Callable[[str, int | None], None] | None = None,
                  on_message: Callable[[str], None] | None = None) -> None:
         """Prepare (nothing starts until ``start``)."""
         self.config = config
+        self.root = root if root is not None else Path.cwd()
+        """The workspace folder the session opens (the server indexes it)."""
         self.options = options or {}
         self.client = LanguageClient("kodama-editor-session", "1")
         self.versions: dict[str, int] = {}
@@ -96,7 +99,7 @@ class EditorSession:
                 text_document=types.TextDocumentClientCapabilities(
                     inline_completion=types.InlineCompletionClientCapabilities()),
             ),
-            process_id=None, root_uri=Path.cwd().as_uri(),
+            process_id=None, root_uri=self.root.as_uri(),
             initialization_options=self.options,
         ))
         client.initialized(types.InitializedParams())

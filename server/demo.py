@@ -2,14 +2,16 @@
 
 Starts ``kodama serve`` as a subprocess, initialises it with editor-like capabilities, follows
 the model loading through ``$/progress``, opens the bundled sample files (Python, JavaScript,
-Go, Rust), asks for inline completions where the samples mark the cursor (█), then types the
+Go, Rust), asks for inline completions where ``samples/cursors.json`` puts the cursor, types the
 first characters of each suggestion and asks again, printing the ghost text and the latency.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
+import tempfile
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -18,7 +20,6 @@ from typing import TextIO
 from kodama.server.client import EditorSession, utf16_len
 from kodama.server.config import KodamaConfig
 
-CURSOR = "█"
 SAMPLES = ("inventory.py", "cart.js", "stats.go", "geometry.rs")
 LANGUAGE_IDS = {".py": "python", ".js": "javascript", ".go": "go", ".rs": "rust"}
 
@@ -32,10 +33,9 @@ class Sample:
     line: int
     character: int
 
-    @property
-    def uri(self) -> str:
-        """A file URI for the sample (it is never written to disk)."""
-        return Path.cwd().joinpath("kodama-demo", self.name).as_uri()
+    def uri_in(self, root: Path) -> str:
+        """The sample's URI inside the workspace folder ``root``."""
+        return root.joinpath(self.name).as_uri()
 
     @property
     def language_id(self) -> str:
@@ -43,12 +43,20 @@ class Sample:
         return LANGUAGE_IDS[Path(self.name).suffix]
 
 
+def write_workspace(root: Path) -> list[Sample]:
+    """Write every sample into ``root`` (a small multi-language workspace); return them."""
+    samples = [load_sample(name) for name in SAMPLES]
+    for sample in samples:
+        root.joinpath(sample.name).write_text(sample.text, encoding="utf-8")
+    return samples
+
+
 def load_sample(name: str) -> Sample:
-    """Read a bundled sample and find its cursor marker."""
-    marked = resources.files("kodama.server").joinpath("samples", name).read_text("utf-8")
-    before, after = marked.split(CURSOR, 1)
-    lines = before.split("\n")
-    return Sample(name, before + after, len(lines) - 1, utf16_len(lines[-1]))
+    """Read a bundled sample and where its cursor goes (``samples/cursors.json``)."""
+    folder = resources.files("kodama.server").joinpath("samples")
+    cursor = json.loads(folder.joinpath("cursors.json").read_text("utf-8"))[name]
+    text = folder.joinpath(name).read_text("utf-8")
+    return Sample(name, text, int(cursor["line"]), int(cursor["character"]))
 
 
 class Style:
@@ -78,25 +86,27 @@ def render(sample: Sample, completion: str, style: Style, context_lines: int = 4
 
 
 async def _show_sample(session: EditorSession, sample: Sample, style: Style, out: TextIO) -> bool:
-    session.open(sample.uri, sample.text, sample.language_id)
-    text, ms = await session.inline(sample.uri, sample.line, sample.character)
+    uri = sample.uri_in(session.root)
+    session.open(uri, sample.text, sample.language_id)
+    text, ms = await session.inline(uri, sample.line, sample.character)
     print(style("1", sample.name) + f" ({sample.language_id}) — inline completion in {ms:.0f} ms:",
           file=out)
     print(render(sample, text, style), file=out)
     typed = text.split("\n")[0][:3]
     if typed:
-        session.insert(sample.uri, sample.line, sample.character, typed)
-        rest, ms2 = await session.inline(sample.uri, sample.line,
+        session.insert(uri, sample.line, sample.character, typed)
+        rest, ms2 = await session.inline(uri, sample.line,
                                          sample.character + utf16_len(typed))
         print(f"  after typing {typed!r}: {ms2:.0f} ms → " + style("2;3", rest.split("\n")[0]),
               file=out)
     print(file=out, flush=True)
-    session.close(sample.uri)
+    session.close(uri)
     return bool(text.strip())
 
 
-async def _demo(config: KodamaConfig, out: TextIO) -> int:
+async def _demo(config: KodamaConfig, root: Path, out: TextIO) -> int:
     style = Style(out.isatty())
+    samples = write_workspace(root)
 
     last: list[tuple[str, int]] = []
 
@@ -112,7 +122,7 @@ async def _demo(config: KodamaConfig, out: TextIO) -> int:
             last.append(step)
             print(f"  … {message}{pct}", file=out, flush=True)
 
-    session = EditorSession(config, on_progress=progress,
+    session = EditorSession(config, root=root, on_progress=progress,
                             on_message=lambda m: print(f"  {style('33', '!')} {m}", file=out))
     print(style("1", "Kodama demo") + f": starting `kodama serve --model {config.model.name}` "
           "and talking LSP to it like an editor", file=out, flush=True)
@@ -129,7 +139,7 @@ async def _demo(config: KodamaConfig, out: TextIO) -> int:
         print(f"  model: {message}\n", file=out, flush=True)
         if state != "ready":
             return 1
-        shown = [await _show_sample(session, load_sample(n), style, out) for n in SAMPLES]
+        shown = [await _show_sample(session, sample, style, out) for sample in samples]
         memory = session.memory_kb()
         if memory:
             print(f"server memory: {memory.get('VmRSS', 0) / 1024:.0f} MB resident, "
@@ -148,4 +158,5 @@ async def _demo(config: KodamaConfig, out: TextIO) -> int:
 
 def run_demo(config: KodamaConfig) -> int:
     """Run the demo; the exit status is 0 when every sample got a completion."""
-    return asyncio.run(_demo(config, sys.stdout))
+    with tempfile.TemporaryDirectory(prefix="kodama-demo-") as folder:
+        return asyncio.run(_demo(config, Path(folder), sys.stdout))

@@ -91,9 +91,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--dtype", dest="eval_dtypes", type=_choices(DTYPES), metavar="LIST",
                         help="number format(s) of the weights: auto, bfloat16, float32 "
                              "(comma-separated to compare; default: the configured one)")
-    parser.add_argument("--quantization", type=_choices(QUANTIZATIONS), default=["none"],
-                        metavar="LIST", help="weight quantisation(s): none, int8, int4 "
-                                             "(comma-separated to compare; default: none)")
+    parser.add_argument("--quantization", dest="eval_quantizations",
+                        type=_choices(QUANTIZATIONS), metavar="LIST",
+                        help="weight quantisation(s): none, int8, int4 (comma-separated to "
+                             "compare; default: the configured one)")
     parser.add_argument("--context", type=_choices(CONTEXTS), default=["file"], metavar="LIST",
                         help="file: the held-out file only; repo: plus snippets from the rest "
                              "of the repository (indexed without the held-out files); "
@@ -224,6 +225,8 @@ def run(args: argparse.Namespace, config: KodamaConfig,
                                                  context_tokens=args.context_tokens))
     runs: list[RunResult] = []
     dtypes: list[str] = args.eval_dtypes or [config.model.dtype]
+    quantizations: list[str] = args.eval_quantizations or [
+        str(getattr(config.model, "quantization", "none"))]
     with ExitStack() as stack:
         providers: dict[str, ContextProvider] = {}
         for context in args.context:
@@ -233,7 +236,7 @@ def run(args: argparse.Namespace, config: KodamaConfig,
                 providers[context] = stack.enter_context(held_out_free(
                     root, files, hole_set, provider_factory or repository_provider))
         for dtype in dtypes:
-            for quantization in args.quantization:
+            for quantization in quantizations:
                 for finished in _run_model(config, dtype, quantization, hole_set, settings,
                                            providers):
                     runs.append(finished)

@@ -107,13 +107,14 @@ async def suggest(
     except Exception:
         log.exception("completion failed at %s:%d:%d", uri, position.line, position.character)
         return None
-    if completion.generation.reason == "cancelled" or not completion.text:
-        return None
     gen = completion.generation
     log.info(
         "completion %s: %d tokens (%d reused) prefill %.0f ms, %d new (%d drafted) in %.0f ms"
-        " (%s)", completion.mode, gen.prompt_tokens, gen.reused_tokens, gen.prefill_ms,
+        " (%s)%s", completion.mode, gen.prompt_tokens, gen.reused_tokens, gen.prefill_ms,
         gen.tokens, gen.draft_accepted, gen.decode_ms, gen.reason,
+        "" if completion.text else f"; nothing to offer from {completion.raw!r}",
     )
+    if gen.reason == "cancelled" or not completion.text:
+        return None
     server.typeahead.remember(uri, ctx.prefix, ctx.suffix, completion.text)
     return Suggestion(doc, offset, version, completion.text, "model")

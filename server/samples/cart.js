@@ -3,7 +3,7 @@
 function cartTotal(items) {
   let total = 0;
   for (const item of items) {
-    total += █
+    total += 
   }
   return total;
 }

@@ -10,6 +10,6 @@ impl Point {
     pub fn distance(&self, other: &Point) -> f64 {
         let dx = self.x - other.x;
         let dy = self.y - other.y;
-        █
+        
     }
 }

@@ -12,7 +12,7 @@ class Item:
 
 def total_value(items: list[Item]) -> float:
     """Sum of price times quantity over all items."""
-    return sum(█
+    return sum(
 
 
 def is_prime(n: int) -> bool:

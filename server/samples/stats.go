@@ -7,7 +7,7 @@ func Mean(xs []float64) float64 {
 	}
 	sum := 0.0
 	for _, x := range xs {
-		█
+		
 	}
 	return sum / float64(len(xs))
 }

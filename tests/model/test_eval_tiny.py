@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from kodama.model.evaluation import pick_holes
 from kodama.model.types import Snippet
 from kodama.server import eval_command
 from kodama.server.cli import build_parser, config_from_args, main
@@ -66,7 +67,7 @@ def test_eval_prints_a_table_and_writes_json_and_markdown(
     out_json, out_md = tmp_path / "run.json", tmp_path / "run.md"
     argv = ["eval", str(repo), "--model", str(tiny_model_dir), "--holes", "6",
             "--held-out-files", "2", "--threads", "1", "--seed", "3",
-            "--json", str(out_json), "--markdown", str(out_md)]
+            "--json", str(out_json), "--markdown", str(out_md), "--quantization", "none,int8"]
     assert main(argv) == 0
     captured = capsys.readouterr()
     table = out_md.read_text(encoding="utf-8")
@@ -79,8 +80,11 @@ def test_eval_prints_a_table_and_writes_json_and_markdown(
     assert data["hole_set"]["holes"] == 6
     assert (data["hole_set"]["single"], data["hole_set"]["multi"]) == (4, 2)
     assert len(data["hole_set"]["held_out_files"]) == 2
-    (run,) = data["runs"]
-    assert run["config"]["context"] == "file" and run["config"]["quantization"] == "none"
+    run, int8 = data["runs"]
+    assert run["config"]["context"] == int8["config"]["context"] == "file"
+    assert (run["config"]["quantization"], int8["config"]["quantization"]) == ("none", "int8")
+    assert [r["expected"] for r in int8["results"]] == [r["expected"] for r in run["results"]]
+    assert "quantization=int8 context=file | all | 6 |" in table
     assert run["config"]["model"] == tiny_model_dir.name
     assert len(run["results"]) == 6
     held = set(data["hole_set"]["held_out_files"])
@@ -89,13 +93,8 @@ def test_eval_prints_a_table_and_writes_json_and_markdown(
         assert result["latency_ms"] > 0 and result["snippets"] == 0
     assert run["summary"]["all"]["holes"] == 6
 
-    # Same seed ⇒ same holes: a second run matches the first one's hash.
-    assert main([*argv[:-4], "--json", str(tmp_path / "again.json")]) == 0
-    again = json.loads((tmp_path / "again.json").read_text(encoding="utf-8"))
-    assert again["hole_set"]["hash"] == data["hole_set"]["hash"]
-    assert [r["expected"] for r in again["runs"][0]["results"]] == [
-        r["expected"] for r in run["results"]
-    ]
+    # Same seed ⇒ same holes: the library picks exactly the set the command ran.
+    assert pick_holes(repo, holes=6, held_out=2, seed=3).hash == data["hole_set"]["hash"]
 
 
 class FakeRepositoryContext:
@@ -116,7 +115,7 @@ def test_repo_context_never_indexes_held_out_files_and_compares_with_a_baseline(
     repo: Path, tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     common = [str(repo), "--model", str(tiny_model_dir), "--holes", "3", "--held-out-files",
-              "2", "--threads", "1", "--seed", "1"]
+              "2", "--threads", "1", "--seed", "1", "--quantization", "none"]
     baseline = tmp_path / "file.json"
     assert main(["eval", *common, "--json", str(baseline)]) == 0
     held = set(json.loads(baseline.read_text("utf-8"))["hole_set"]["held_out_files"])

@@ -18,7 +18,7 @@ import pytest_asyncio
 
 from kodama.server.client import EditorSession, utf16_len
 from kodama.server.config import KodamaConfig
-from kodama.server.demo import SAMPLES, load_sample
+from kodama.server.demo import SAMPLES, load_sample, write_workspace
 from kodama.syntax.analysis import parses
 
 pytestmark = pytest.mark.real_model
@@ -33,8 +33,12 @@ EXPECTED = {  # something any sensible completion at these points contains
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def session(default_model_dir: Path) -> AsyncIterator[EditorSession]:
-    lsp = EditorSession(KodamaConfig(), options={"completion": {"debounceMs": 0}})
+async def session(
+    default_model_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[EditorSession]:
+    root = tmp_path_factory.mktemp("workspace")
+    write_workspace(root)
+    lsp = EditorSession(KodamaConfig(), root=root, options={"completion": {"debounceMs": 0}})
     await lsp.start()
     state, message = await lsp.wait_ready(timeout=600)
     assert state == "ready", message
@@ -46,8 +50,9 @@ async def session(default_model_dir: Path) -> AsyncIterator[EditorSession]:
 @pytest.mark.parametrize("name", SAMPLES)
 async def test_sensible_completion_at_a_natural_point(session: EditorSession, name: str) -> None:
     sample = load_sample(name)
-    session.open(sample.uri, sample.text, sample.language_id)
-    text, _ = await session.inline(sample.uri, sample.line, sample.character)
+    uri = sample.uri_in(session.root)
+    session.open(uri, sample.text, sample.language_id)
+    text, _ = await session.inline(uri, sample.line, sample.character)
     assert text.strip(), f"no completion for {name}"
     for word in EXPECTED[name]:
         assert word in text, (name, text)
@@ -57,10 +62,10 @@ async def test_sensible_completion_at_a_natural_point(session: EditorSession, na
         assert parses("python", "\n".join(lines)), text
     # Typing the first characters of the suggestion: the server answers with the rest.
     typed = text[:3]
-    session.insert(sample.uri, sample.line, sample.character, typed)
-    rest, _ = await session.inline(sample.uri, sample.line, sample.character + utf16_len(typed))
+    session.insert(uri, sample.line, sample.character, typed)
+    rest, _ = await session.inline(uri, sample.line, sample.character + utf16_len(typed))
     assert rest.strip() and (typed + rest).strip()[:6] == text.strip()[:6], (text, rest)
-    session.close(sample.uri)
+    session.close(uri)
 
 
 @in_module_loop
