@@ -47,6 +47,9 @@ DEFAULT_FILES = [
     ROOT / "server" / "samples" / "stats.go",
     ROOT / "server" / "samples" / "geometry.rs",
 ]
+INSTANT_MS = 60
+"""Answers faster than this cannot come from the model (debounce ≥ 25 ms plus a forward pass):
+they are the server's type-ahead (the rest of an earlier suggestion the user is typing)."""
 PRODUCT_DEBOUNCE_MS = 120
 """``completion.debounceMs``'s default (kept in step with ``CompletionConfig``)."""
 
@@ -61,17 +64,21 @@ async def measure_lsp(args: argparse.Namespace, lines: list[Any]) -> dict[str, A
     from benchmarks.session import measure_typing, measure_waiting, start_server
 
     out: dict[str, Any] = {}
+    server = {"quantization": args.server_quantization, "root": args.root}
     log("starting the server for the waiting measure (debounce 0)...")
-    session, ready_s = await start_server(args.model, args.dtype, 0, args.server_threads)
+    session, ready_s, quantization = await start_server(
+        args.model, args.dtype, 0, args.server_threads, **server)
+    out["server_quantization"] = quantization
     try:
         out["server_ready_s"] = round(ready_s, 2)
-        log(f"server ready in {ready_s:.1f} s; first completion after open / per keystroke...")
+        log(f"server ready in {ready_s:.1f} s ({quantization}); first completion after open / "
+            "per keystroke...")
         out["waiting"] = await measure_waiting(session, lines, args.keystrokes)
     finally:
         await session.stop()
     log(f"starting the server for the typing session (debounce {args.typing_debounce} ms)...")
-    session, ready_s = await start_server(args.model, args.dtype, args.typing_debounce,
-                                          args.server_threads)
+    session, ready_s, _ = await start_server(
+        args.model, args.dtype, args.typing_debounce, args.server_threads, **server)
     try:
         log(f"server ready in {ready_s:.1f} s; typing session...")
         out["typing"] = await measure_typing(
@@ -113,12 +120,15 @@ def table(result: dict[str, Any]) -> str:
                       if "\n" not in text]),
                 "",
                 f"Waiting: {waiting['completions']}/{waiting['requests']} requests got a "
-                f"completion; server ready {lsp['server_ready_s']} s after start; memory "
+                f"completion; server (quantization {lsp['server_quantization']}) ready "
+                f"{lsp['server_ready_s']} s after start; memory "
                 f"{waiting['rss_mb']} MB resident, peak {waiting['peak_rss_mb']} MB.",
                 f"Typing session ({result['interval_ms'][0]:.0f}–{result['interval_ms'][1]:.0f} "
                 f"ms between keystrokes, {result['pause_ms']:.0f} ms pauses): "
                 f"{typing['sent']} requests sent, {typing['cancelled']} cancelled, "
-                f"{len(typing['shown_ms'])} shown, {typing['empty']} empty, "
+                f"{len(typing['shown_ms'])} shown (of which "
+                f"{sum(t < INSTANT_MS for t in typing['shown_ms'])} within {INSTANT_MS} ms: "
+                f"type-ahead), {typing['empty']} empty, "
                 f"{typing['errors']} errors; memory {typing['rss_mb']} MB resident, "
                 f"peak {typing['peak_rss_mb']} MB.", ""]
     ref = result.get("reference")
@@ -147,7 +157,9 @@ def table(result: dict[str, Any]) -> str:
         notes = [str(ref.get("llama_cpp", ""))]
         tokens = ref.get("prompt_tokens") or []
         if tokens:
-            notes.append(f"prompts {min(tokens)}–{max(tokens)} tokens")
+            snippets = ref.get("snippets") or [0]
+            notes.append(f"prompts {min(tokens)}–{max(tokens)} tokens with "
+                         f"{min(snippets)}–{max(snippets)} repository snippets")
         check = ref.get("tokenizer_check")
         if check:
             notes.append(f"tokenizer check: llama.cpp's ids equal Hugging Face's for "
@@ -197,6 +209,10 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0, help="seed of the typing pace")
     parser.add_argument("--server-threads", type=int, default=None,
                         help="the server's inference threads (default: the server's own)")
+    parser.add_argument("--server-quantization", choices=["none", "int8"], default=None,
+                        help="the server's model.quantization (default: the server's own)")
+    parser.add_argument("--root", type=Path, default=ROOT,
+                        help="workspace root (indexed for repository context)")
     parser.add_argument("--threads", type=int, default=2,
                         help="threads of the in-process engines (Kodama and llama.cpp)")
     parser.add_argument("--quantization", nargs="+", default=["none"],

@@ -1,8 +1,9 @@
 """The same prompts through Kodama's engine in-process and through llama.cpp, side by side.
 
 The prompts are the ones Kodama's pipeline builds while a line is retyped (same document
-states as the LSP measures, same ``context_at`` → ``build_prompt`` with the model's own
-tokenizer, same ``StopRules`` and token limits as the server's defaults). Each prompt goes
+states as the LSP measures, same repository snippets from an index of the same workspace, same
+``context_at`` → ``build_prompt`` with the model's own tokenizer, same ``StopRules`` and token
+limits as the server's defaults). Each prompt goes
 first through ``Engine.generate`` (KV cache kept per document, as in the server) and then
 through ``llama_cpp.Llama`` on the default model's GGUF (Q4_K_M, assembled from the chunk
 packages), fed the very same token ids, decoded greedily with the same stop rule applied after
@@ -66,22 +67,47 @@ class Outcome:
     reused: int
 
 
-def build_cases(tokenizer_engine: Any, lines: list[Target], keystrokes: int) -> list[Case]:
-    """Kodama's prompts for every state of every retyped line (server default settings)."""
+def repository_context(root: Path) -> Any:
+    """The server's repository context for ``root`` (index built or loaded from its cache)."""
+    from kodama.model.context import RepositoryContext, WorkspaceIndex
+    from kodama.server.config import ContextConfig
+
+    config = ContextConfig()
+    if not config.enabled:
+        return None
+    index = WorkspaceIndex(root, max_files=config.max_files)
+    index.build()
+    return RepositoryContext(index)
+
+
+def build_cases(tokenizer_engine: Any, lines: list[Target], keystrokes: int,
+                root: Path | None = None) -> list[Case]:
+    """Kodama's prompts for every state of every retyped line (server default settings).
+
+    With ``root``, repository snippets come from an index of ``root`` exactly as the server's
+    ``Workspace.snippets_for`` asks for them (no other open documents: each line is retyped in
+    a document of its own), and the document's repository-relative path goes with them.
+    """
     from kodama.model.completion import context_at
     from kodama.model.prompt import build_prompt
-    from kodama.server.config import CompletionConfig
+    from kodama.server.config import CompletionConfig, ContextConfig
     from kodama.server.suggest import settings_from
     from kodama.syntax.document import SyntaxDocument
     from kodama.syntax.languages import detect
 
-    settings = settings_from(CompletionConfig())
+    settings = settings_from(CompletionConfig(), ContextConfig())
+    provider = repository_context(root) if root is not None else None
     cases: list[Case] = []
     for index, target in enumerate(lines):
         uri = target.uri("ref")
+        rel = (target.path.resolve().relative_to(root.resolve()).as_posix()
+               if root is not None and target.path.resolve().is_relative_to(root.resolve())
+               else target.path.name)
         for state in edit_states(read_source(target.path), target.row, keystrokes):
             doc = SyntaxDocument(uri, state.text, detect(uri, target.language), state.typed + 1)
-            ctx = context_at(doc, state.offset)
+            snippets = (provider.snippets(rel, doc.text, state.offset, [], tree=doc.tree,
+                                          language=doc.language) if provider is not None else ())
+            ctx = context_at(doc, state.offset, snippets=snippets, path=rel)
             prompt = build_prompt(ctx, tokenizer_engine, tokenizer_engine.fim, settings.budget)
             limit = (settings.max_new_tokens_multi if ctx.mode == "multi"
                      else settings.max_new_tokens_single)
@@ -239,8 +265,9 @@ def measure_reference(args: Any, lines: list[Target],
     if not engines:
         return result
     first = next(iter(engines.values()))
-    cases = build_cases(first, lines, args.keystrokes)
+    cases = build_cases(first, lines, args.keystrokes, root=args.root)
     result["prompt_tokens"] = [len(c.ids) for c in cases]
+    result["snippets"] = [len(c.ctx.snippets) for c in cases]
     reference: LlamaReference | None = None
     if args.no_llama:
         result["llama_cpp"] = "llama.cpp reference skipped (--no-llama)"

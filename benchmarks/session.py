@@ -55,22 +55,40 @@ def targets(files: list[Path], lines_per_file: int) -> list[Target]:
             for row in pick_lines(read_source(path), lines_per_file)]
 
 
-async def start_server(model: str, dtype: str, debounce_ms: int,
-                       threads: int | None) -> tuple[EditorSession, float]:
-    """A running, ready server and how long it took to become ready (s)."""
+async def start_server(model: str, dtype: str, debounce_ms: int, threads: int | None, *,
+                       quantization: str | None, root: Path,
+                       index_timeout_s: float = 300) -> tuple[EditorSession, float, str]:
+    """A running server, ready and done indexing ``root``: (session, seconds until ready,
+    the quantization it runs)."""
     errors: list[str] = []
     values: dict[str, Any] = {"model": {"name": model, "dtype": dtype}}
     if threads:
         values["model"]["threads"] = threads
+    if quantization:
+        values["model"]["quantization"] = quantization
     config = merge(KodamaConfig(), values, errors)
-    session = EditorSession(config, options={"completion": {"debounceMs": debounce_ms}})
+    if errors:
+        raise SystemExit("; ".join(errors))
+    indexed = asyncio.Event()
+
+    def on_progress(message: str, _: int | None) -> None:
+        if message.startswith(("indexed", "indexing failed")):
+            indexed.set()
+
+    session = EditorSession(config, root=root, on_progress=on_progress,
+                            options={"completion": {"debounceMs": debounce_ms}})
     started = time.perf_counter()
     await session.start()
     state, message = await session.wait_ready()
     if state != "ready":
         await session.stop()
         raise SystemExit(f"model not ready: {message}")
-    return session, time.perf_counter() - started
+    ready_s = time.perf_counter() - started
+    if config.context.enabled:
+        # Measure completions with the repository context the server gives once it is indexed.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(indexed.wait(), index_timeout_s)
+    return session, ready_s, config.model.quantization
 
 
 def _memory(session: EditorSession) -> dict[str, int]:

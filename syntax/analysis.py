@@ -50,17 +50,34 @@ def _parser(language: str) -> tree_sitter.Parser | None:
         return None
 
 
-def count_tree_errors(tree: tree_sitter.Tree) -> int:
-    """Number of ERROR and MISSING nodes in *tree* (subtrees without errors are skipped)."""
-    count = 0
+def tree_error_rows(tree: tree_sitter.Tree) -> list[tuple[int, int, bool]]:
+    """(first row, last row, is MISSING) of every ERROR and MISSING node in *tree*, rows
+    counted at ``\n`` (subtrees without errors are skipped)."""
+    rows: list[tuple[int, int, bool]] = []
     stack = [tree.root_node]
     while stack:
         node = stack.pop()
         if node.is_error or node.is_missing:
-            count += 1
+            rows.append((node.start_point[0], node.end_point[0], node.is_missing))
         if node.has_error:
             stack.extend(node.children)
-    return count
+    return rows
+
+
+def count_tree_errors(tree: tree_sitter.Tree) -> int:
+    """Number of ERROR and MISSING nodes in *tree*."""
+    return len(tree_error_rows(tree))
+
+
+def error_rows(language: str, text: str) -> list[tuple[int, int, bool]] | None:
+    """Fresh parse; the rows of every ERROR + MISSING node (see :func:`tree_error_rows`).
+
+    None when the language is unknown or has no grammar.
+    """
+    parser = _parser(language)
+    if parser is None:
+        return None
+    return tree_error_rows(parser.parse(sanitize(text).encode("utf-8")))
 
 
 def count_errors(language: str, text: str) -> int | None:
@@ -68,11 +85,8 @@ def count_errors(language: str, text: str) -> int | None:
 
     None when the language is unknown or has no grammar.
     """
-    parser = _parser(language)
-    if parser is None:
-        return None
-    tree = parser.parse(sanitize(text).encode("utf-8"))
-    return count_tree_errors(tree)
+    rows = error_rows(language, text)
+    return None if rows is None else len(rows)
 
 
 def parses(language: str, text: str) -> bool | None:

@@ -1,9 +1,13 @@
 """Filter ``syntax_truncate``: end the completion where the document still parses.
 
 Rule: the whole document ``prefix + candidate + suffix`` is parsed with tree-sitter
-(:func:`kodama.syntax.analysis.count_errors`). When ``prefix + suffix`` parsed without errors,
+(:func:`kodama.syntax.analysis.error_rows`). When ``prefix + suffix`` parsed without errors,
 a candidate must parse without errors too; when it did not (an empty hole in the middle of a
-statement often does not), a candidate must not have more errors than it had. Candidates, the
+statement often does not), a candidate must have fewer errors than it had, or as many but no
+ERROR node on the lines the completion writes (so an error elsewhere in the file does not block
+completions here, nor does a MISSING ``;`` the user is about to type, while a completion that
+leaves the hole broken — ``@`` completed with ``@route(…)``, a name followed by a second
+signature — is dropped). Candidates, the
 longest first: the whole completion, then cuts at the end of each line (last to first), then
 cuts of the first line at token boundaries. The first candidate that qualifies is returned;
 when none does, the completion becomes ``''``. Parsing is bounded (files may have thousands of
@@ -36,7 +40,7 @@ from kodama.model.postprocess.common import (
     scanned_language,
 )
 from kodama.model.types import CompletionContext
-from kodama.syntax.analysis import count_errors
+from kodama.syntax.analysis import count_errors, error_rows
 
 __all__ = [
     "MAX_PARSES",
@@ -70,17 +74,30 @@ def syntax_truncate(ctx: CompletionContext, text: str) -> str:
     if ends is not None:
         budget -= 1
         before = count_errors(language, ctx.prefix + ctx.suffix + ends.tail("")) or 0
+    first_row = ctx.prefix.count("\n")
     for candidate in candidates(text):
         if budget <= 0:
             break
         budget -= 1
         tail = ends.tail(candidate) if ends else ""
-        after = count_errors(language, ctx.prefix + candidate + ctx.suffix + tail)
-        if after is None:
+        rows = error_rows(language, ctx.prefix + candidate + ctx.suffix + tail)
+        if rows is None:
             return text
-        if after == 0 if before == 0 else after <= before:
+        if _acceptable(before, rows, first_row, first_row + candidate.count("\n")):
             return candidate
     return ""
+
+
+def _acceptable(before: int, rows: list[tuple[int, int, bool]], first: int, last: int) -> bool:
+    """Whether a candidate with error ``rows``, written on rows ``first..last``, qualifies."""
+    after = len(rows)
+    if before == 0 or after == 0:
+        return after == 0
+    if after < before:
+        return True
+    return after == before and not any(
+        start <= last and end >= first for start, end, missing in rows if not missing
+    )
 
 
 class _EndRepair:

@@ -103,9 +103,13 @@ def test_parses_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
         calls.append(text)
         return 0 if len(calls) == 1 else 1  # the file parsed before, no candidate does
 
+    def one_error(language: str, text: str) -> list[tuple[int, int, bool]]:
+        return [(0, 0, False)] * never_parses(language, text)
+
     # The package exports the filter functions under their modules' names: fetch the module.
     module = importlib.import_module("kodama.model.postprocess.syntax_truncate")
     monkeypatch.setattr(module, "count_errors", never_parses)
+    monkeypatch.setattr(module, "error_rows", one_error)
     ctx = ctx_from_marked("def f():\n    █\n", "python", "multi")
     completion = "\n".join(f"    v{i} = compute({i}, {i + 1}, {i + 2})" for i in range(40))
     assert syntax_truncate(ctx, completion.lstrip()) == ""
@@ -126,8 +130,12 @@ def test_big_document_gets_fewer_parses(monkeypatch: pytest.MonkeyPatch) -> None
         calls.append(len(text))
         return 0 if len(calls) == 1 else 1
 
+    def one_error(language: str, text: str) -> list[tuple[int, int, bool]]:
+        return [(0, 0, False)] * never_parses(language, text)
+
     module = importlib.import_module("kodama.model.postprocess.syntax_truncate")
     monkeypatch.setattr(module, "count_errors", never_parses)
+    monkeypatch.setattr(module, "error_rows", one_error)
     filler = "x = 1\n" * 100_000  # 600 000 characters
     ctx = ctx_from_marked(filler + "def f():\n    █\n", "python", "multi")
     completion = "\n    ".join(f"v{i} = g({i})" for i in range(40))
@@ -181,3 +189,15 @@ def test_unfinished_file(
     code: str, language: str | None, mode: Mode, completion: str, expected: str
 ) -> None:
     assert syntax_truncate(ctx_from_marked(code, language, mode), completion) == expected
+
+
+def test_a_completion_that_leaves_the_hole_broken_is_dropped() -> None:
+    # Seen in flask: after "@" the model wrote "@admin.route(...)", giving "@@".
+    ctx = ctx_from_marked('@█\ndef index():\n    return "hi"\n', "python")
+    assert syntax_truncate(ctx, '@admin.route("/index3")') == ""
+    # An error elsewhere in the file does not block a good completion here, nor one that
+    # keeps the count but writes no broken line (a name after a complete call).
+    ctx = ctx_from_marked("x = = 1\n\ndef f(a):\n    return a.█\n", "python")
+    assert syntax_truncate(ctx, "upper()") == "upper()"
+    ctx = ctx_from_marked("x = = 1\n\ndef f(a):\n    return a.upper()█\n", "python")
+    assert syntax_truncate(ctx, " + 1") == " + 1"
