@@ -163,7 +163,9 @@ def table(result: dict[str, Any]) -> str:
         check = ref.get("tokenizer_check")
         if check:
             notes.append(f"tokenizer check: llama.cpp's ids equal Hugging Face's for "
-                         f"{check['identical']}/{check['texts']} prompt texts")
+                         f"{check['identical']}/{check['texts']} prompt texts as plain text, "
+                         f"{check.get('identical_special', '?')}/{check['texts']} with special "
+                         "tokens parsed in the text")
         agreement = ref.get("agreement")
         if agreement:
             notes.append("same completion text as llama.cpp: " + ", ".join(

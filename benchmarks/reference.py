@@ -149,9 +149,10 @@ class LlamaReference:
         self.stop_ids = stop_ids
         self.decode = decode
 
-    def tokenize(self, text: str) -> list[int]:
-        """llama.cpp's own token ids for ``text`` (no BOS, special tokens as text)."""
-        return list(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+    def tokenize(self, text: str, *, special: bool = False) -> list[int]:
+        """llama.cpp's own token ids for ``text`` (no BOS); ``special``: strings such as
+        ``<|file_sep|>`` in the text become their control tokens (as HF's ``encode`` does)."""
+        return list(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=special))
 
     def _logits_argmax(self) -> int:
         import numpy as np
@@ -198,16 +199,19 @@ def tokenizer_check(reference: LlamaReference, hf_encode: Callable[[str], list[i
     """Do llama.cpp's token ids equal Hugging Face's for the prompts' texts?
 
     Compares the prefix and suffix texts of the cold prompt of each line (at most ``limit``
-    lines). The run feeds HF's ids to both engines either way.
+    lines), tokenised by llama.cpp as plain text and with special-token parsing (HF's
+    ``encode`` turns a literal ``<|file_sep|>`` in source text into the control token). The run
+    feeds HF's ids to both engines either way.
     """
     texts: list[str] = []
     for case in cases:
         if case.typed == 0 and len(texts) < 2 * limit:
             texts += [case.prefix_text, case.suffix_text]
-    same = 0
+    same = same_special = 0
     mismatches: list[dict[str, Any]] = []
     for text in texts:
         ours, theirs = hf_encode(text), reference.tokenize(text)
+        same_special += ours == reference.tokenize(text, special=True)
         if ours == theirs:
             same += 1
         elif len(mismatches) < 3:
@@ -215,7 +219,8 @@ def tokenizer_check(reference: LlamaReference, hf_encode: Callable[[str], list[i
                       min(len(ours), len(theirs)))
             mismatches.append({"at": at, "hf": ours[at:at + 5], "llama": theirs[at:at + 5],
                                "hf_len": len(ours), "llama_len": len(theirs)})
-    return {"texts": len(texts), "identical": same, "mismatches": mismatches}
+    return {"texts": len(texts), "identical": same, "identical_special": same_special,
+            "mismatches": mismatches}
 
 
 def default_gguf(dest: Path | None = None) -> Path:
@@ -287,7 +292,9 @@ def measure_reference(args: Any, lines: list[Target],
     llama: list[dict[str, Any]] = []
     log(f"{len(cases)} prompts through {', '.join(engines)}"
         + (" and llama.cpp" if reference is not None else ""))
-    for case in cases:
+    for number, case in enumerate(cases, 1):
+        if number % 10 == 0:
+            log(f"prompt {number}/{len(cases)}")
         for name, engine in engines.items():
             runs[name].append(_record(case, run_kodama(engine, case)))
         if reference is not None:

@@ -139,8 +139,11 @@ class Engine:
         return frozenset(ids)
 
     def encode(self, text: str) -> list[int]:
-        """Token ids of ``text`` without special tokens."""
-        return list(self.tokenizer.encode(text, add_special_tokens=False))
+        """Token ids of ``text`` as plain text: no special tokens added, and literal
+        ``<|fim_middle|>``-like strings in the user's code stay text, never control tokens."""
+        return list(
+            self.tokenizer.encode(text, add_special_tokens=False, split_special_tokens=True)
+        )
 
     def decode(self, ids: Sequence[int]) -> str:
         """Text of ``ids``, special tokens dropped."""

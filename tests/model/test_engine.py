@@ -163,3 +163,11 @@ def test_int8_engine_quantizes_every_linear_and_still_completes(tiny_model_dir: 
     result = engine.generate(engine.encode("def f(x):\n    return "), max_new_tokens=8,
                              stop=never, cache_key="q")
     assert result.tokens == 8
+
+
+def test_special_token_text_in_code_stays_text(engine: Engine) -> None:
+    fim_middle = engine.tokenizer.convert_tokens_to_ids("<|fim_middle|>")
+    ids = engine.encode('marker = "<|fim_middle|>"  # <|endoftext|>')
+    assert fim_middle not in ids
+    assert not set(ids) & engine.stop_ids
+    assert engine.decode(ids) == 'marker = "<|fim_middle|>"  # <|endoftext|>'
