@@ -11,6 +11,8 @@ import statistics
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from kodama.model.evaluation import percentile  # one definition for both harnesses
+
 LANGUAGE_IDS = {".py": "python", ".js": "javascript", ".go": "go", ".rs": "rust",
                 ".ts": "typescript", ".java": "java", ".c": "c", ".cpp": "cpp"}
 """LSP language ids by file suffix (what an editor would send in ``didOpen``)."""
@@ -34,15 +36,6 @@ def pick_lines(text: str, count: int) -> list[int]:
         return candidates
     step = len(candidates) / count
     return [candidates[int(step * k + step / 2)] for k in range(count)]
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """The q-th percentile (nearest rank) of ``values``; NaN when there are none."""
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    rank = max(0, min(len(ordered) - 1, math.ceil(q / 100 * len(ordered)) - 1))
-    return ordered[rank]
 
 
 @dataclass(frozen=True)
