@@ -96,13 +96,22 @@ def parses(language: str, text: str) -> bool | None:
 
 
 # ---------------------------------------------------------------------- queries
+QUERY_FALLBACK = {"tsx": "typescript"}
+"""Languages whose grammar extends another's: without a file of their own they use its queries
+(TSX is TypeScript plus JSX, and every node our queries name exists in both)."""
+
+
 @functools.cache
 def _query_source(purpose: str, language_id: str) -> str | None:
-    resource = resources.files(__package__).joinpath("queries", purpose, f"{language_id}.scm")
-    try:
-        return resource.read_text(encoding="utf-8")
-    except (FileNotFoundError, NotADirectoryError):
-        return None
+    folder = resources.files(__package__).joinpath("queries", purpose)
+    for name in (language_id, QUERY_FALLBACK.get(language_id)):
+        if name is None:
+            continue
+        try:
+            return folder.joinpath(f"{name}.scm").read_text(encoding="utf-8")
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+    return None
 
 
 def load_query(purpose: str, language_id: str) -> tree_sitter.Query | None:
