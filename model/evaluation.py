@@ -31,7 +31,6 @@ come from another held-out file.
 from __future__ import annotations
 
 import bisect
-import fnmatch
 import hashlib
 import json
 import math
@@ -47,6 +46,7 @@ from typing import Any, Literal, Protocol
 import tree_sitter
 
 from kodama.model.completion import CompletionSettings, TextGenerator, complete
+from kodama.model.context.ignore import Ignorer
 from kodama.model.types import CompletionContext, Snippet
 from kodama.syntax import languages
 from kodama.syntax.analysis import completion_mode, load_query, parses
@@ -55,13 +55,6 @@ from kodama.syntax.languages import LanguageSpec
 
 HoleKind = Literal["single", "multi"]
 
-SKIP_DIRS = frozenset({
-    ".git", ".hg", ".svn", ".tox", ".nox", ".venv", "venv", ".eggs", "__pycache__",
-    ".mypy_cache", ".pytest_cache", ".ruff_cache", "node_modules", "bower_components",
-    "vendor", "vendored", "_vendor", "third_party", "third-party", "external", "site-packages",
-    "build", "dist", "target", "out", "coverage", "htmlcov",
-})
-"""Folders never walked into (version control, environments, vendored and built code)."""
 
 MAX_FILE_BYTES = 200_000
 """Files larger than this are skipped (generated tables, bundles)."""
@@ -90,38 +83,6 @@ class SourceFile:
     text: str
 
 
-def _gitignore_patterns(root: Path) -> list[str]:
-    try:
-        raw = (root / ".gitignore").read_text("utf-8", errors="replace")
-    except OSError:
-        return []
-    return [line.strip() for line in raw.splitlines()
-            if line.strip() and not line.lstrip().startswith(("#", "!"))]
-
-
-def gitignored(rel: str, is_dir: bool, patterns: Sequence[str]) -> bool:
-    """Whether ``rel`` (``/``-separated, relative to the root) matches a simple ``.gitignore``.
-
-    Supported: ``*``/``?``/``[]`` globs, a trailing ``/`` (folders only), a ``/`` inside the
-    pattern (anchored at the root). Negations (``!``) and ``**`` subtleties are not: this is
-    a filter for obvious build output, not a reimplementation of git.
-    """
-    name = rel.rsplit("/", 1)[-1]
-    for pattern in patterns:
-        dir_only = pattern.endswith("/")
-        pat = pattern.rstrip("/")
-        if dir_only and not is_dir:
-            continue
-        if "/" in pat:
-            if fnmatch.fnmatchcase(rel, pat.lstrip("/")) or fnmatch.fnmatchcase(
-                rel, pat.lstrip("/").removeprefix("**/")
-            ):
-                return True
-        elif fnmatch.fnmatchcase(name, pat):
-            return True
-    return False
-
-
 def _skip_text(rel: str, text: str) -> bool:
     """Generated or minified content."""
     name = rel.rsplit("/", 1)[-1]
@@ -136,12 +97,13 @@ def _skip_text(rel: str, text: str) -> bool:
 def walk_repository(root: Path) -> list[SourceFile]:
     """The repository's source files in a deterministic (sorted) order.
 
-    Only files of languages with a tree-sitter grammar; skipped: :data:`SKIP_DIRS`, folders
-    ending in ``.egg-info``, hidden folders, what the root ``.gitignore`` names (simply),
-    files over :data:`MAX_FILE_BYTES`, binary or non-UTF-8 files, generated and minified files.
+    Only files of languages with a tree-sitter grammar; skipped: hidden folders, what the
+    workspace index skips (``kodama.model.context.ignore``: build, vendored and environment
+    folders, every ``.gitignore``), files over :data:`MAX_FILE_BYTES`, binary or non-UTF-8
+    files, generated and minified files.
     """
     root = root.resolve()
-    patterns = _gitignore_patterns(root)
+    ignorer = Ignorer(root)
     found: list[SourceFile] = []
     for current, dirs, files in os.walk(root):
         here = Path(current)
@@ -149,13 +111,12 @@ def walk_repository(root: Path) -> list[SourceFile]:
         rel_dir = "" if rel_dir == "." else rel_dir + "/"
         dirs[:] = sorted(
             d for d in dirs
-            if d not in SKIP_DIRS and not d.startswith(".") and not d.endswith(".egg-info")
-            and not gitignored(rel_dir + d, True, patterns)
+            if not d.startswith(".") and not ignorer.ignored(rel_dir + d, True)
         )
         for name in sorted(files):
             rel = rel_dir + name
             spec = languages.detect(rel)
-            if spec is None or not spec.has_grammar() or gitignored(rel, False, patterns):
+            if spec is None or not spec.has_grammar() or ignorer.ignored(rel, False):
                 continue
             full = here / name
             try:

@@ -24,6 +24,7 @@ SKIP_DIRS = frozenset({
     ".pytest_cache", ".ruff_cache", ".tox", ".nox", ".eggs", "build", "dist", "target",
     "bower_components", ".idea", ".vscode", ".gradle", ".next", ".nuxt", ".cache",
     "site-packages", "vendor", "third_party", "_build", "coverage", ".terraform",
+    "vendored", "_vendor", "third-party", "external", "out", "htmlcov",
 })
 """Folders never indexed (version control, dependencies, virtual environments, build output)."""
 

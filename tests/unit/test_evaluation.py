@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from kodama.model.completion import CompletionSettings, Generation
+from kodama.model.context.ignore import Ignorer
 from kodama.model.evaluation import (
     Hole,
     HoleSet,
@@ -18,7 +19,6 @@ from kodama.model.evaluation import (
     evaluate,
     exact_match,
     find_candidates,
-    gitignored,
     held_out_count,
     hole_set_hash,
     levenshtein,
@@ -157,9 +157,10 @@ def test_walk_normalises_crlf(tmp_path: Path) -> None:
     ("src/docs/_build", True, False),  # a pattern with "/" is anchored at the root
     ("pkg/x.py", False, False),
 ])
-def test_gitignore_subset(rel: str, is_dir: bool, ignored: bool) -> None:
-    patterns = ["out/", "*.tmp.py", "/docs/_build"]
-    assert gitignored(rel, is_dir, patterns) is ignored
+def test_gitignore_subset(rel: str, is_dir: bool, ignored: bool, tmp_path: Path) -> None:
+    # The eval walks the repository with the workspace index's rules (one .gitignore parser).
+    (tmp_path / ".gitignore").write_text("out/\n*.tmp.py\n/docs/_build\n")
+    assert Ignorer(tmp_path).verdict(rel, is_dir) is ignored
 
 
 # --------------------------------------------------------------------------- holes
