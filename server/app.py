@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from typing import Any
 
@@ -16,7 +17,7 @@ from kodama.server.documents import DocumentStore
 from kodama.server.lsp_protocol import KodamaProtocol
 from kodama.server.model_host import ModelHost
 from kodama.server.progress import Progress
-from kodama.server.protocol import STATUS_NOTIFICATION, ModelStateName
+from kodama.server.protocol import STATUS_NOTIFICATION, ModelStateName, StatusParams
 from kodama.server.scheduler import Scheduler
 from kodama.server.typeahead import TypeAhead
 from kodama.server.version import VERSION
@@ -55,10 +56,8 @@ class KodamaServer(LanguageServer):
 
     def send_status(self, state: ModelStateName, message: str) -> None:
         """Tell the client about the model's state (``kodama/status``)."""
-        self.protocol.notify(
-            STATUS_NOTIFICATION,
-            {"state": state, "message": message, "model": self.config.model.name},
-        )
+        params = StatusParams(state=state, message=message, model=self.config.model.name)
+        self.protocol.notify(STATUS_NOTIFICATION, dataclasses.asdict(params))
 
 
 def create_server(config: KodamaConfig, *, load_model: bool = True) -> KodamaServer:

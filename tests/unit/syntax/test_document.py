@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import tree_sitter
 
+from helpers.lsp_positions import ref_position
 from kodama.syntax.document import MAX_PARSE_BYTES, SyntaxDocument, TextChange, tree_edit
 from kodama.syntax.languages import LANGUAGES, LanguageSpec, get
 from kodama.syntax.positions import LineIndex, PositionError
@@ -45,38 +46,6 @@ INSERTIONS = [
     "a = 1;\n",
     "",
 ]
-
-
-# --------------------------------------------------------------- references
-def ref_lines(text: str) -> list[tuple[int, int]]:
-    """(start, content end) code-point offsets of each LSP line, computed naively."""
-    out = []
-    start = 0
-    for m in re.finditer(r"\r\n|\r|\n", text):
-        out.append((start, m.start()))
-        start = m.end()
-    out.append((start, len(text)))
-    return out
-
-
-def ref_position(text: str, offset: int) -> tuple[int, int]:
-    """LSP position (UTF-16) of a code-point offset, computed naively."""
-    for line, (start, end) in enumerate(ref_lines(text)):
-        if start <= offset <= end:
-            return (line, len(text[start:offset].encode("utf-16-le")) // 2)
-    raise AssertionError("offset inside a line terminator")
-
-
-def ref_offset(text: str, line: int, character: int) -> int:
-    """Code-point offset of an LSP position: clamped to the line, rounded down in a pair."""
-    start, end = ref_lines(text)[line]
-    units = 0
-    for i in range(start, end):
-        width = 2 if ord(text[i]) > 0xFFFF else 1
-        if units + width > character:
-            return i
-        units += width
-    return end
 
 
 NodeInfo = tuple[str, int, int, tuple[int, int], tuple[int, int]]

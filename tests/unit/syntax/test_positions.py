@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import random
-import re
 
 import pytest
 
+from helpers.lsp_positions import ref_lines, ref_offset, ref_position
 from kodama.syntax import positions
 from kodama.syntax.positions import (
     LineIndex,
@@ -18,40 +18,6 @@ from kodama.syntax.positions import (
 )
 
 ALPHABET = ["a", "b", " ", "😀", "🐍", "漢", "字", "é", "\n", "\r\n", "\r", "\t", "\ufffd"]
-
-
-def ref_lines(text: str) -> list[tuple[int, int]]:
-    """(start, content end) of each LSP line, naively."""
-    out = []
-    start = 0
-    for m in re.finditer(r"\r\n|\r|\n", text):
-        out.append((start, m.start()))
-        start = m.end()
-    out.append((start, len(text)))
-    return out
-
-
-def ref_offset(text: str, line: int, character: int) -> int:
-    start, end = ref_lines(text)[line]
-    units = 0
-    for i in range(start, end):
-        width = 2 if ord(text[i]) > 0xFFFF else 1
-        if units + width > character:
-            return i
-        units += width
-    return end
-
-
-def ref_position(text: str, offset: int) -> tuple[int, int]:
-    for line, (start, end) in enumerate(ref_lines(text)):
-        if start <= offset <= end:
-            return (line, len(text[start:offset].encode("utf-16-le")) // 2)
-        if offset < start:
-            break
-    # inside a "\r\n": the end of the previous line's content
-    line = max(i for i, (s, _) in enumerate(ref_lines(text)) if s <= offset)
-    start, end = ref_lines(text)[line]
-    return (line, len(text[start:end].encode("utf-16-le")) // 2)
 
 
 def random_text(rng: random.Random, n: int) -> str:
