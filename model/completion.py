@@ -7,7 +7,6 @@ command both call ``complete_at`` so that they always agree.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
@@ -38,6 +37,16 @@ class Generation:
     decode_ms: float = 0.0
     draft_accepted: int = 0
     """Tokens that came from confirmed prompt-lookup drafts (decoding steps saved)."""
+    ids: tuple[int, ...] = ()
+    """The new tokens themselves (a continuation feeds ``prompt + ids`` back, reusing the cache)."""
+
+
+class Cancellation(Protocol):
+    """Anything with ``is_set()``: a ``threading.Event``, or a combination of several."""
+
+    def is_set(self) -> bool:
+        """Whether the generation should stop now."""
+        ...
 
 
 class TextGenerator(Protocol):
@@ -58,7 +67,7 @@ class TextGenerator(Protocol):
         *,
         max_new_tokens: int,
         stop: Callable[[str], int | None],
-        cancel: threading.Event | None = None,
+        cancel: Cancellation | None = None,
         cache_key: str | None = None,
     ) -> Generation:
         """Greedy continuation of ``ids``; ``stop`` sees the text so far and may cut it."""
@@ -117,7 +126,7 @@ def complete(
     engine: TextGenerator,
     settings: CompletionSettings,
     *,
-    cancel: threading.Event | None = None,
+    cancel: Cancellation | None = None,
     cache_key: str | None = None,
 ) -> Completion:
     """Run the whole pipeline for one context and return the cleaned completion."""
@@ -139,7 +148,7 @@ def complete_at(
     engine: TextGenerator,
     settings: CompletionSettings,
     *,
-    cancel: threading.Event | None = None,
+    cancel: Cancellation | None = None,
 ) -> Completion:
     """Completion at ``offset`` of ``doc``, reusing the engine's cache for this document."""
     return complete(context_at(doc, offset), engine, settings, cancel=cancel, cache_key=doc.uri)

@@ -22,14 +22,14 @@ import ctypes
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from transformers import DynamicCache
 
-from kodama.model.completion import Generation, StopReason
+from kodama.model.completion import Cancellation, Generation, StopReason
 from kodama.model.loader import LoadedModel
 from kodama.model.prompt import FimFormat, common_prefix_length, detect_fim
 from kodama.model.quantize import Quantization, quantize_model
@@ -138,6 +138,24 @@ class Engine:
             ids.update(int(e) for e in eos)
         return frozenset(ids)
 
+    def encode_chat(self, messages: Sequence[Mapping[str, str]]) -> list[int]:
+        """Token ids of a chat (``role``/``content`` messages) in the model's chat template,
+        ending where the assistant's answer starts; a plain transcript without a template."""
+        # Control-token strings inside the user's code must stay text: break them up.
+        specials = [t for t in self.tokenizer.added_tokens_encoder if len(t) > 1]
+        safe = []
+        for message in messages:
+            content = message["content"]
+            for token in specials:
+                content = content.replace(token, token[0] + "\u200b" + token[1:])
+            safe.append({"role": message["role"], "content": content})
+        if getattr(self.tokenizer, "chat_template", None):
+            ids = self.tokenizer.apply_chat_template(
+                safe, add_generation_prompt=True, tokenize=True, return_dict=False)
+            return [int(i) for i in ids]
+        text = "".join(f"{m['role']}: {m['content']}\n\n" for m in safe) + "assistant: "
+        return self.encode(text)
+
     def encode(self, text: str) -> list[int]:
         """Token ids of ``text`` as plain text: no special tokens added, and literal
         ``<|fim_middle|>``-like strings in the user's code stay text, never control tokens."""
@@ -188,7 +206,7 @@ class Engine:
         *,
         max_new_tokens: int,
         stop: Callable[[str], int | None],
-        cancel: threading.Event | None = None,
+        cancel: Cancellation | None = None,
         cache_key: str | None = None,
     ) -> Generation:
         """Greedy continuation of ``ids`` (see ``TextGenerator.generate``)."""
@@ -229,6 +247,7 @@ class Engine:
                 prefill_ms=prefill_ms,
                 decode_ms=decode_ms,
                 draft_accepted=drafted,
+                ids=tuple(generated),
             )
 
     def _decode(
@@ -238,7 +257,7 @@ class Engine:
         slot: _Slot,
         max_new_tokens: int,
         stop: Callable[[str], int | None],
-        cancel: threading.Event | None,
+        cancel: Cancellation | None,
     ) -> tuple[str, list[int], StopReason, int]:
         """The token loop: greedy choice, prompt-lookup drafts verified in one pass, stops.
 

@@ -40,3 +40,8 @@ class WeightsIntegrityError(ModelLoadError):
     def __reduce__(self) -> tuple[type[WeightsIntegrityError], tuple[str, str, str, str]]:
         """Pickle with the constructor's arguments (the default would pass only the message)."""
         return (type(self), (self.what, self.expected, self.actual, self.remedy))
+
+
+class TaskError(KodamaError):
+    """An understanding task (explain, docstring, tests) could not give a usable result: the
+    code has nothing to work on, or the model's answer did not pass the checks."""

@@ -11,22 +11,37 @@ Prefill multiplies many tokens at once, where bf16 matrix units beat the int8 ke
 inputs of ``DEQUANT_MIN_ROWS`` rows or more a layer dequantises its weight on the fly and uses
 the float GEMM. Only the int8 copy is kept: the model's memory roughly halves. Activations stay
 in the model's own dtype (bf16 where the CPU has fast bf16, else fp32).
+
+``int4`` keeps 4-bit weights in groups of ``INT4_GROUP`` along the input dimension, each group
+with a bf16 scale and offset (asymmetric), packed for torch's CPU int4 kernel
+(``_weight_int4pack_mm_for_cpu``): half the bytes of int8 per decoded token. Prefill unpacks
+the same packed tensor to bf16 (no second copy). The output head stays int8: it is a quarter of
+the weights, and the next token is chosen from its logits. Layers whose shapes the kernel cannot
+take stay int8 too.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Literal, cast
 
 import torch
 from torch import nn
 
-Quantization = Literal["none", "int8"]
+Quantization = Literal["none", "int8", "int4"]
+QUANTIZATIONS: tuple[Quantization, ...] = ("none", "int8", "int4")
 
 DEQUANT_MIN_ROWS = 16
 """Inputs with at least this many rows (tokens) use dequantise + bf16 GEMM."""
 
 QUANTIZE_BLOCK_ROWS = 4096
 """Rows quantised at a time (bounds the float32 working copy)."""
+
+INT4_GROUP = 32
+"""Weights per int4 group (one scale and offset each), along the input dimension."""
+
+INT4_BLOCK_N = 64
+"""Output rows the CPU int4 kernel packs together (its layout: :func:`int4_layout_ok`)."""
 
 
 class Int8Linear(nn.Module):
@@ -76,20 +91,123 @@ class Int8Linear(nn.Module):
         return out.reshape(*shape[:-1], self.out_features)
 
 
+def _int4_unpack(packed: torch.Tensor, rows: int, cols: int) -> torch.Tensor:
+    """The int4 values (0–15, as uint8 ``[rows, cols]``) of a tensor packed for the CPU kernel.
+
+    The kernel packs blocks of 64 output rows: for each input column, 32 bytes whose low nibbles
+    are rows 0–31 of the block and high nibbles rows 32–63.
+    """
+    blocks = packed.reshape(rows // INT4_BLOCK_N, cols, INT4_BLOCK_N // 2)
+    values = torch.stack((blocks & 0xF, blocks >> 4), dim=2)  # [blocks, cols, 2, 32]
+    return values.reshape(rows // INT4_BLOCK_N, cols, INT4_BLOCK_N).transpose(1, 2).reshape(
+        rows, cols)
+
+
+@functools.cache
+def int4_layout_ok() -> bool:
+    """Whether this torch build packs int4 weights the way :func:`_int4_unpack` reads them."""
+    rows, cols = INT4_BLOCK_N * 2, INT4_GROUP * 4
+    values = torch.randint(0, 16, (rows, cols), generator=torch.Generator().manual_seed(0),
+                           dtype=torch.int32)
+    try:
+        packed = torch.ops.aten._convert_weight_to_int4pack_for_cpu(values, 1)
+    except (RuntimeError, AttributeError):
+        return False
+    return bool(torch.equal(_int4_unpack(packed, rows, cols).int(), values))
+
+
+def int4_fits(linear: nn.Linear) -> bool:
+    """Whether the int4 kernel takes this layer's shape."""
+    return linear.out_features % INT4_BLOCK_N == 0 and linear.in_features % INT4_GROUP == 0
+
+
+class Int4Linear(nn.Module):
+    """A linear layer with int4 weights (groups of ``INT4_GROUP``, scale and offset each)."""
+
+    def __init__(self, linear: nn.Linear) -> None:
+        """Quantise ``linear``'s weight (asymmetric, per group); the float weight is not kept."""
+        super().__init__()
+        weight = linear.weight.detach()
+        rows, cols = weight.shape
+        groups = cols // INT4_GROUP
+        values = torch.empty((rows, cols), dtype=torch.int32)
+        scales = torch.empty((rows, groups), dtype=torch.float32)
+        lows = torch.empty((rows, groups), dtype=torch.float32)
+        for start in range(0, rows, QUANTIZE_BLOCK_ROWS):
+            end = start + QUANTIZE_BLOCK_ROWS
+            block = weight[start:end].float().reshape(-1, groups, INT4_GROUP)
+            low = block.amin(dim=2, keepdim=True)
+            scale = ((block.amax(dim=2, keepdim=True) - low) / 15.0).clamp(min=1e-12)
+            values[start:end] = torch.round((block - low) / scale).clamp(0, 15).reshape(
+                -1, cols).to(torch.int32)
+            scales[start:end] = scale.squeeze(2)
+            lows[start:end] = low.squeeze(2)
+        self.in_features = cols
+        self.out_features = rows
+        self.register_buffer(
+            "packed", torch.ops.aten._convert_weight_to_int4pack_for_cpu(values, 1))
+        # The kernel computes (q - 8) * scale + zero, so zero is the group's value at q = 8.
+        zeros = lows + scales * 8
+        self.register_buffer("scale_zeros", torch.stack((scales, zeros), dim=2).transpose(
+            0, 1).contiguous().to(torch.bfloat16))  # [groups, rows, 2]
+        bias = linear.bias
+        self.register_buffer("bias", None if bias is None else bias.detach().clone())
+
+    def dequantized(self, dtype: torch.dtype) -> torch.Tensor:
+        """The weight as ``dtype`` (``[out, in]``), unpacked from the int4 copy."""
+        packed = cast(torch.Tensor, self.packed)
+        scale_zeros = cast(torch.Tensor, self.scale_zeros).to(dtype)
+        values = _int4_unpack(packed, self.out_features, self.in_features).to(dtype)
+        grouped = values.reshape(self.out_features, -1, INT4_GROUP) - 8
+        scale = scale_zeros[:, :, 0].transpose(0, 1).unsqueeze(2)
+        zero = scale_zeros[:, :, 1].transpose(0, 1).unsqueeze(2)
+        return (grouped * scale + zero).reshape(self.out_features, self.in_features)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x @ W.T + b`` with the int4 kernel for few rows, unpacked bf16 GEMM otherwise."""
+        shape = x.shape
+        rows = x.reshape(-1, shape[-1])
+        bias = cast(torch.Tensor | None, self.bias)
+        bias = None if bias is None else bias.to(rows.dtype)
+        if rows.shape[0] < DEQUANT_MIN_ROWS:
+            out = cast(torch.Tensor, torch.ops.aten._weight_int4pack_mm_for_cpu(
+                rows.to(torch.bfloat16), self.packed, INT4_GROUP, self.scale_zeros)).to(
+                rows.dtype)
+            if bias is not None:
+                out = out + bias
+        else:
+            out = nn.functional.linear(rows, self.dequantized(rows.dtype), bias)
+        return out.reshape(*shape[:-1], self.out_features)
+
+
+def _packed_layer(linear: nn.Linear, quantization: Quantization, head: bool) -> nn.Module:
+    if quantization == "int4" and not head and int4_fits(linear):
+        return Int4Linear(linear)
+    return Int8Linear(linear)
+
+
 def quantize_model(model: Any, quantization: Quantization) -> int:
     """Replace the model's ``nn.Linear`` layers (lm_head included) in place; how many.
 
     Layers are converted one at a time, so memory never holds two copies of the model.
+    Raises ValueError for an unknown quantisation, or int4 where torch's int4 kernel is missing.
     """
     if quantization == "none":
         return 0
-    if quantization != "int8":
-        raise ValueError(f"unknown quantization {quantization!r} (choose 'none' or 'int8')")
+    if quantization not in QUANTIZATIONS:
+        raise ValueError(f"unknown quantization {quantization!r} (choose one of "
+                         f"{', '.join(QUANTIZATIONS)})")
+    if quantization == "int4" and not int4_layout_ok():
+        raise ValueError("int4 needs torch's CPU int4 kernel (_weight_int4pack_mm_for_cpu), "
+                         "which this torch build lacks or packs differently; use int8")
+    head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
     names = [name for name, module in model.named_modules() if isinstance(module, nn.Linear)]
     for name in names:  # by name, so no list keeps the float layers alive
         parent_name, _, child = name.rpartition(".")
         parent = model.get_submodule(parent_name) if parent_name else model
-        setattr(parent, child, Int8Linear(getattr(parent, child)))
+        layer = getattr(parent, child)
+        setattr(parent, child, _packed_layer(layer, quantization, layer is head))
+        del layer
     # Everything else (embeddings, norms) gets its own memory, so that the memory map of the
     # model file, if the loader used one, is released with the float weights.
     with torch.no_grad():

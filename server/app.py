@@ -11,7 +11,14 @@ from typing import Any
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
-from kodama.server import completion, documents, inline_completion, workspace
+from kodama.server import (
+    code_actions,
+    completion,
+    documents,
+    hover,
+    inline_completion,
+    workspace,
+)
 from kodama.server.config import KodamaConfig, merge
 from kodama.server.documents import DocumentStore
 from kodama.server.lsp_protocol import KodamaProtocol
@@ -19,6 +26,7 @@ from kodama.server.model_host import ModelHost
 from kodama.server.progress import Progress
 from kodama.server.protocol import STATUS_NOTIFICATION, ModelStateName, StatusParams
 from kodama.server.scheduler import Scheduler
+from kodama.server.tasks import Explanations, convention_of
 from kodama.server.typeahead import TypeAhead
 from kodama.server.version import VERSION
 from kodama.server.workspace import Workspace
@@ -45,10 +53,25 @@ class KodamaServer(LanguageServer):
         self.documents.on_close.append(self._forget_cache)
         self.repository = Workspace(self)
         """The repository index and the snippets it gives completions (``workspace`` is pygls's)."""
+        self.explanations = Explanations(self)
+        self._convention: str | None = None
 
     def _forget_cache(self, uri: str) -> None:
         if self.model.engine is not None:
             self.model.engine.forget(uri)
+
+    def docstring_convention(self) -> str:
+        """The Python docstring convention to write: the configured one, or (``auto``) the one
+        most of the indexed repository's docstrings follow, found once."""
+        style = self.config.tasks.docstring_style
+        if style != "auto":
+            return style
+        if self._convention is None:
+            index = self.repository.index
+            if index is None or not self.repository.indexed.is_set():
+                return "google"  # not known yet: ask again once the index is built
+            self._convention = convention_of(index)
+        return self._convention
 
     def show(self, kind: types.MessageType, message: str) -> None:
         """A message for the user (a notification in the editor)."""
@@ -66,6 +89,8 @@ def create_server(config: KodamaConfig, *, load_model: bool = True) -> KodamaSer
     documents.register(server)
     inline_completion.register(server)
     completion.register(server)
+    hover.register(server)
+    code_actions.register(server)
     workspace.register(server)
 
     @server.feature(types.INITIALIZE)

@@ -1,4 +1,4 @@
-"""The ``kodama`` command line: serve, complete, demo, version.
+"""The ``kodama`` command line: serve, complete, demo, eval, explain, docstring, tests, version.
 
 stdout belongs to the LSP channel when serving: logs always go to stderr.
 """
@@ -13,8 +13,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from kodama.server import eval_command
-from kodama.server.config import KodamaConfig, describe, from_env, merge, nest
+from kodama.server import eval_command, task_commands
+from kodama.server.config import QUANTIZATION_NAMES, KodamaConfig, describe, from_env, merge, nest
 from kodama.server.version import VERSION
 
 DESCRIPTION = """\
@@ -24,6 +24,9 @@ Your code never leaves this machine.
 Start here:
   kodama demo                       watch the real server complete sample files
   kodama complete app.py:12:9       print the completion offered at line 12, column 9
+  kodama explain app.py:30          explain the function at line 30
+  kodama docstring app.py:30        show the docstring Kodama would add (--apply writes it)
+  kodama tests app.py:30            show the tests Kodama would write (--apply writes them)
   kodama serve                      the language server for your editor (stdio)
 """
 
@@ -45,7 +48,7 @@ def _model_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dtype", choices=["auto", "bfloat16", "float32"],
                         help="number format of the weights (default: auto)")
     parser.add_argument("--threads", type=int, metavar="N", help="CPU threads for inference")
-    parser.add_argument("--quantization", choices=["none", "int8"],
+    parser.add_argument("--quantization", choices=QUANTIZATION_NAMES,
                         help="weight-only quantisation for decoding (default: int8)")
     parser.add_argument("--log-level", choices=["debug", "info", "warning", "error"],
                         help="log detail on stderr (default: info)")
@@ -90,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     _model_flags(demo)
 
     eval_command.add_parser(sub)
+    task_commands.add_parsers(sub, _model_flags)
 
     sub.add_parser("version", help="print the version")
     return parser
@@ -217,6 +221,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_demo(config)
         if args.command == "eval":
             return eval_command.run(args, config)
+        if args.command in task_commands.TASKS:
+            return task_commands.run(args, config)
     except KeyboardInterrupt:
         return 130
     except (OSError, ValueError) as exc:

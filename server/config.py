@@ -14,10 +14,14 @@ import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 Dtype = Literal["auto", "bfloat16", "float32"]
 
+
+QuantizationName = Literal["none", "int8", "int4"]
+"""Weight formats of ``model.quantization`` (``kodama.model.quantize`` implements them)."""
+QUANTIZATION_NAMES: tuple[str, ...] = get_args(QuantizationName)
 
 @dataclass(frozen=True)
 class ModelConfig:
@@ -30,9 +34,10 @@ class ModelConfig:
     """Weights' number format: ``auto`` picks bfloat16 on CPUs with fast bf16 units."""
     threads: int | None = None
     """CPU threads for inference; None lets torch decide (all cores)."""
-    quantization: Literal["none", "int8"] = "int8"
+    quantization: QuantizationName = "int8"
     """Weight-only quantisation of the linear layers: ``int8`` halves the weights' memory and
-    speeds up decoding (prefill still runs in bf16); ``none`` keeps the weights as loaded."""
+    speeds up decoding (prefill still runs in bf16); ``int4`` (groups of 32) reads half as many
+    bytes again per token; ``none`` keeps the weights as loaded."""
 
 
 @dataclass(frozen=True)
@@ -71,12 +76,27 @@ class ContextConfig:
 
 
 @dataclass(frozen=True)
+class TasksConfig:
+    """The understanding features: explanations on hover, docstrings, tests."""
+
+    hover: bool = True
+    """Explain a function, method or class when the pointer rests on its name or signature."""
+    hover_wait_ms: int = 1500
+    """How long a hover waits for an explanation that is not ready yet; after that it says one
+    is being written (hover again to read it) and the generation goes on in the background."""
+    docstring_style: Literal["auto", "google", "numpy", "rest", "plain"] = "auto"
+    """Python docstring convention: ``auto`` follows the one most of the repository's
+    docstrings use (Google when there are none)."""
+
+
+@dataclass(frozen=True)
 class KodamaConfig:
     """The whole configuration."""
 
     model: ModelConfig = field(default_factory=ModelConfig)
     completion: CompletionConfig = field(default_factory=CompletionConfig)
     context: ContextConfig = field(default_factory=ContextConfig)
+    tasks: TasksConfig = field(default_factory=TasksConfig)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     """Level of the server's log (on stderr and in the editor's output panel)."""
 

@@ -34,11 +34,10 @@ from kodama.model.evaluation import (
     runs_from_json,
     walk_repository,
 )
-from kodama.server.config import KodamaConfig
+from kodama.server.config import QUANTIZATION_NAMES, KodamaConfig
 
 CONTEXTS = ("file", "repo")
 DTYPES = ("auto", "bfloat16", "float32")
-QUANTIZATIONS = ("none", "int8", "int4")
 
 ProviderFactory = Callable[[Path, Sequence[str]], ContextProvider]
 """Builds a repository-context provider over a workspace root (the held-out-free copy) that
@@ -92,7 +91,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         help="number format(s) of the weights: auto, bfloat16, float32 "
                              "(comma-separated to compare; default: the configured one)")
     parser.add_argument("--quantization", dest="eval_quantizations",
-                        type=_choices(QUANTIZATIONS), metavar="LIST",
+                        type=_choices(QUANTIZATION_NAMES), metavar="LIST",
                         help="weight quantisation(s): none, int8, int4 (comma-separated to "
                              "compare; default: the configured one)")
     parser.add_argument("--context", type=_choices(CONTEXTS), default=["file"], metavar="LIST",

@@ -4,6 +4,10 @@
 every non-AI request stay responsive while torch and the weights load); afterwards each
 completion runs there, one at a time. Requests that arrive before the model is ready are
 answered at once with nothing. Torch is imported only inside that thread.
+
+Completions are *urgent*: while one waits for the thread, :attr:`ModelHost.preempt` is set, and
+long task generations (explain, docstring, tests), which run in slices that watch it, stop at
+their next token and queue their next slice behind the completion.
 """
 
 from __future__ import annotations
@@ -40,6 +44,10 @@ class ModelHost:
         self.message = "not started"
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kodama-model")
         self._ready = threading.Event()
+        self._urgent = 0
+        self._urgent_lock = threading.Lock()
+        self.preempt = _Preempt(self)
+        """Set while an urgent job waits or runs: slices of long generations stop for it."""
 
     @property
     def ready(self) -> bool:
@@ -84,11 +92,36 @@ class ModelHost:
         """Block until loading has finished (successfully or not); for the CLI and tests."""
         return self._ready.wait(timeout)
 
-    async def run(self, fn: Callable[[], T]) -> T:
-        """Run ``fn`` on the inference thread without blocking the event loop."""
+    async def run(self, fn: Callable[[], T], *, urgent: bool = False) -> T:
+        """Run ``fn`` on the inference thread without blocking the event loop; ``urgent`` jobs
+        (completions) make running task slices yield to them."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, fn)
+        if not urgent:
+            return await loop.run_in_executor(self._executor, fn)
+        with self._urgent_lock:
+            self._urgent += 1
+        try:
+            return await loop.run_in_executor(self._executor, fn)
+        finally:
+            with self._urgent_lock:
+                self._urgent -= 1
+
+    @property
+    def urgent_waiting(self) -> bool:
+        """Whether an urgent job is queued or running."""
+        return self._urgent > 0
 
     def shutdown(self) -> None:
         """Stop accepting work (the running generation is cancelled by its owner)."""
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+class _Preempt:
+    """``is_set()`` while the host has urgent work (a cancellation a slice can watch)."""
+
+    def __init__(self, host: ModelHost) -> None:
+        self._host = host
+
+    def is_set(self) -> bool:
+        """Whether an urgent job is queued or running."""
+        return self._host.urgent_waiting

@@ -4,6 +4,7 @@ pygls sends messages from its event loop; work such as model loading runs in a w
 so every event is queued to the loop with ``call_soon_threadsafe`` and a small task sends them
 in order, after the client has acknowledged ``window/workDoneProgress/create`` as the spec
 requires. Clients that did not announce ``window.workDoneProgress`` get no progress messages.
+A bar made with a ``cancel`` event is cancellable: the editor's cancel button sets the event.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import uuid
 from typing import TYPE_CHECKING
 
@@ -33,9 +35,12 @@ def client_supports_progress(server: LanguageServer) -> bool:
 class Progress:
     """One progress bar in the editor: ``begin`` once, ``report`` any number of times, ``end``."""
 
-    def __init__(self, server: LanguageServer, loop: asyncio.AbstractEventLoop) -> None:
-        """Bind to ``server``; ``loop`` is the server's event loop."""
+    def __init__(self, server: LanguageServer, loop: asyncio.AbstractEventLoop, *,
+                 cancel: threading.Event | None = None) -> None:
+        """Bind to ``server``; ``loop`` is the server's event loop; with ``cancel`` the bar has a
+        cancel button that sets it."""
         self._server = server
+        self._cancel = cancel
         self._loop = loop
         self._token = f"kodama-{uuid.uuid4()}"
         self._enabled = client_supports_progress(server)
@@ -63,6 +68,10 @@ class Progress:
         except Exception as exc:  # the client refused the token: carry on without a bar
             log.info("client refused a progress token: %s", exc)
             return
+        cancel = self._cancel
+        future = progress.tokens.get(self._token)
+        if cancel is not None and future is not None:
+            future.add_done_callback(lambda done: cancel.set() if done.cancelled() else None)
         while True:
             event = await queue.get()
             if isinstance(event, types.WorkDoneProgressBegin):
@@ -75,7 +84,8 @@ class Progress:
 
     def begin(self, title: str, message: str | None = None) -> None:
         """Show the bar."""
-        self._put(types.WorkDoneProgressBegin(title=title, message=message, percentage=0))
+        self._put(types.WorkDoneProgressBegin(title=title, message=message, percentage=0,
+                                              cancellable=self._cancel is not None))
 
     def report(self, message: str, fraction: float | None = None) -> None:
         """Update the bar (``fraction`` in 0..1; repeated identical reports are skipped)."""

@@ -53,7 +53,7 @@ class Suggestion:
     """``model`` (generated now) or ``typeahead`` (the rest of an earlier suggestion)."""
 
 
-def _locate(server: KodamaServer, uri: str, position: types.Position
+def locate(server: KodamaServer, uri: str, position: types.Position
             ) -> tuple[SyntaxDocument, int] | None:
     """The open document and the code-point offset of ``position``; None if not open."""
     doc = server.documents.get(uri)
@@ -79,7 +79,7 @@ async def suggest(
         return None
     number, cancel = server.scheduler.ticket(uri)
     try:
-        located = _locate(server, uri, position)
+        located = locate(server, uri, position)
         if located is None:
             return None
         doc, offset = located
@@ -97,7 +97,7 @@ async def suggest(
                          path=server.repository.path_for(doc))
         settings = settings_from(config, server.config.context)
         completion = await server.model.run(
-            lambda: complete(ctx, engine, settings, cancel=cancel, cache_key=uri)
+            lambda: complete(ctx, engine, settings, cancel=cancel, cache_key=uri), urgent=True
         )
     except asyncio.CancelledError:
         cancel.set()

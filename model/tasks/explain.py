@@ -1,0 +1,24 @@
+"""The "explain" task: a short Markdown explanation of a function, method or class."""
+
+from __future__ import annotations
+
+from kodama.model.errors import TaskError
+from kodama.model.tasks.answers import tidy_markdown
+from kodama.model.tasks.subject import Subject, values
+from kodama.model.tasks.templates import Message, render
+
+
+def messages(subject: Subject) -> list[Message]:
+    """The chat asking for the explanation."""
+    return render("explain", **values(subject))
+
+
+def finish(subject: Subject, answer: str) -> str:
+    """The hover's Markdown: a title line naming the definition, then the model's explanation.
+
+    Raises TaskError when the model said nothing.
+    """
+    body = tidy_markdown(answer)
+    if not body:
+        raise TaskError(f"the model gave no explanation of {subject.kind} {subject.name!r}")
+    return f"**{subject.kind} `{subject.name}`** · *Kodama*\n\n{body}"

@@ -1,0 +1,272 @@
+"""``textDocument/codeAction`` and the commands behind it: Explain, Generate docstring, Generate
+tests.
+
+The actions are offered on the function, method or class at the cursor (Generate docstring
+only where it has no documentation). Each carries a command, so nothing slow happens while the
+editor builds its menu: the command generates with a cancellable ``$/progress`` bar (completions
+keep priority, see ``kodama.server.tasks``), checks the result, and applies it with
+``workspace/applyEdit`` — the docstring into the current text of the document even if it changed
+meanwhile, the tests into the repository's test file (created when missing). The same commands
+can be run directly (``workspace/executeCommand``) with ``{"uri", "line", "character"}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
+
+from kodama.model.errors import TaskError
+from kodama.model.tasks import docstring, testgen
+from kodama.model.tasks.subject import Subject
+from kodama.model.tasks.templates import template
+from kodama.server.tasks import TaskCancelledError, generate, repository_root, subject_for
+from kodama.server.workspace import path_of_uri
+from kodama.syntax import docstrings
+from kodama.syntax.document import SyntaxDocument
+from kodama.syntax.positions import PositionError
+
+if TYPE_CHECKING:
+    from kodama.server.app import KodamaServer
+
+log = logging.getLogger(__name__)
+
+EXPLAIN = "kodama.explain"
+DOCSTRING = "kodama.generateDocstring"
+TESTS = "kodama.generateTests"
+COMMANDS = (EXPLAIN, DOCSTRING, TESTS)
+
+KIND_EXPLAIN = "refactor.kodama.explain"
+KIND_DOCSTRING = "refactor.rewrite.kodama.docstring"
+KIND_TESTS = "refactor.kodama.tests"
+"""Code action kinds (sub-kinds of ``refactor``: VS Code shows them under the light bulb)."""
+
+
+def actions_for(subject: Subject, uri: str, line: int, character: int) -> list[types.CodeAction]:
+    """The actions offered on ``subject`` (pure: what the menu shows)."""
+    where = [{"uri": uri, "line": line, "character": character}]
+    label = f"{subject.kind} {subject.name}"
+    actions = [types.CodeAction(
+        title=f"Kodama: Explain {label}", kind=KIND_EXPLAIN,
+        command=types.Command(title="Explain", command=EXPLAIN, arguments=where))]
+    if subject.target.docstring is None:
+        actions.append(types.CodeAction(
+            title=f"Kodama: Generate docstring for {label}", kind=KIND_DOCSTRING,
+            command=types.Command(title="Generate docstring", command=DOCSTRING,
+                                  arguments=where)))
+    actions.append(types.CodeAction(
+        title=f"Kodama: Generate tests for {label}", kind=KIND_TESTS,
+        command=types.Command(title="Generate tests", command=TESTS, arguments=where)))
+    return actions
+
+
+def _where(server: KodamaServer, args: tuple[Any, ...]) -> tuple[SyntaxDocument, int]:
+    """The open document and offset a command's argument names; InvalidParams otherwise."""
+    arg = args[0] if len(args) == 1 else None
+    if not isinstance(arg, dict) or not isinstance(arg.get("uri"), str) or not all(
+            isinstance(arg.get(k), int) and not isinstance(arg.get(k), bool)
+            for k in ("line", "character")):
+        raise JsonRpcInvalidParams(
+            'expected one argument {"uri": string, "line": int, "character": int}')
+    doc = server.documents.get(arg["uri"])
+    if doc is None:
+        raise JsonRpcInvalidParams(f"{arg['uri']} is not open in the editor")
+    try:
+        return doc, doc.offset_at(arg["line"], arg["character"])
+    except PositionError as exc:
+        raise JsonRpcInvalidParams(f"position outside {arg['uri']}: {exc}") from None
+
+
+def _subject(server: KodamaServer, doc: SyntaxDocument, offset: int) -> Subject:
+    subject = subject_for(server, doc, offset)
+    if subject is None:
+        raise TaskError("put the cursor inside a function, method or class")
+    return subject
+
+
+def relocate(subject: Subject, text: str) -> docstrings.Target | None:
+    """The same definition in ``text`` (the document may have changed while generating): same
+    kind and name, the one nearest the original line."""
+    same = [t for t in docstrings.targets(subject.language, text)
+            if t.kind == subject.kind and t.name == subject.name]
+    if not same:
+        return None
+    return min(same, key=lambda t: abs(t.line - subject.target.line))
+
+
+def _range(doc: SyntaxDocument, start: int, end: int) -> types.Range:
+    (sl, sc), (el, ec) = doc.position_at(start), doc.position_at(end)
+    return types.Range(start=types.Position(sl, sc), end=types.Position(el, ec))
+
+
+def register(server: KodamaServer) -> None:
+    """Install the code action handler and its commands."""
+
+    @server.feature(types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(
+        code_action_kinds=[KIND_EXPLAIN, KIND_DOCSTRING, KIND_TESTS]))
+    def code_action(params: types.CodeActionParams) -> list[types.CodeAction] | None:
+        doc = server.documents.get(params.text_document.uri)
+        if doc is None:
+            return None
+        start = params.range.start
+        try:
+            offset = doc.offset_at(start.line, start.character)
+        except PositionError as exc:
+            raise JsonRpcInvalidParams(f"range outside {doc.uri}: {exc}") from None
+        subject = subject_for(server, doc, offset)
+        if subject is None:
+            return None
+        only = params.context.only
+        actions = actions_for(subject, doc.uri, start.line, start.character)
+        if only:
+            actions = [a for a in actions if any(
+                str(a.kind).startswith(str(kind)) for kind in only)]
+        return actions
+
+    async def run_task(name: str, job: Any) -> Any:
+        """Run a command's job: errors become a message for the user, never a crash."""
+        try:
+            return await job
+        except TaskCancelledError:
+            return None
+        except TaskError as exc:
+            server.show(types.MessageType.Warning, f"Kodama: {exc}")
+            return None
+        except JsonRpcInvalidParams:
+            raise
+        except Exception as exc:
+            log.exception("%s failed", name)
+            server.show(types.MessageType.Error, f"Kodama: {name} failed: {exc}")
+            return None
+
+    @server.command(EXPLAIN)
+    async def explain_command(*args: Any) -> dict[str, str] | None:
+        doc, offset = _where(server, args)
+
+        async def job() -> dict[str, str]:
+            entry = server.explanations.request(_subject(server, doc, offset), "command")
+            try:
+                await entry.finished.wait()
+            except asyncio.CancelledError:
+                entry.cancel.set()
+                raise
+            if entry.state != "done":
+                raise TaskError(entry.error or "no explanation")
+            return {"markdown": entry.markdown}
+
+        result: dict[str, str] | None = await run_task("Explain", job())
+        return result
+
+    @server.command(DOCSTRING)
+    async def docstring_command(*args: Any) -> bool:
+        doc, offset = _where(server, args)
+        return bool(await run_task("Generate docstring", _docstring(server, doc, offset)))
+
+    @server.command(TESTS)
+    async def tests_command(*args: Any) -> str | None:
+        doc, offset = _where(server, args)
+        result: str | None = await run_task("Generate tests", _tests(server, doc, offset))
+        return result
+
+
+async def _generate(server: KodamaServer, name: str, messages: Any, budget: int,
+                    title: str) -> str:
+    cancel = threading.Event()
+    try:
+        return await generate(server, messages, budget, title=title, cancel=cancel,
+                              key=f"{name}:{id(cancel)}")
+    except asyncio.CancelledError:
+        cancel.set()
+        raise
+
+
+async def _docstring(server: KodamaServer, doc: SyntaxDocument, offset: int) -> bool:
+    subject = _subject(server, doc, offset)
+    convention = await asyncio.to_thread(server.docstring_convention)
+    answer = await _generate(server, "docstring", docstring.messages(subject),
+                             template("docstring").max_new_tokens,
+                             f"documenting {subject.name}")
+    body = docstring.body(subject, answer, convention)
+    target = relocate(subject, doc.text)
+    if target is None:
+        raise TaskError(f"{subject.name} is no longer in the document; nothing was changed")
+    edit = docstrings.render(target, doc.text, body, convention=convention)
+    if not docstrings.validate(subject.language, doc.text, edit):
+        raise TaskError(f"the documentation for {subject.name} would break the file's syntax; "
+                        "nothing was changed")
+    change = types.TextDocumentEdit(
+        text_document=types.OptionalVersionedTextDocumentIdentifier(uri=doc.uri,
+                                                                     version=doc.version),
+        edits=[types.TextEdit(range=_range(doc, edit.start, edit.end), new_text=edit.new_text)])
+    result = await server.workspace_apply_edit_async(types.ApplyWorkspaceEditParams(
+        edit=types.WorkspaceEdit(document_changes=[change]),
+        label=f"Kodama: docstring for {subject.name}"))
+    if not result.applied:
+        raise TaskError(f"the editor did not apply the docstring ({result.failure_reason})")
+    return True
+
+
+def _creates_files(server: KodamaServer) -> bool:
+    workspace = server.client_capabilities.workspace
+    edit = workspace.workspace_edit if workspace else None
+    return bool(edit and edit.document_changes and edit.resource_operations
+                and types.ResourceOperationKind.Create in edit.resource_operations)
+
+
+async def _tests(server: KodamaServer, doc: SyntaxDocument, offset: int) -> str:
+    subject = _subject(server, doc, offset)
+    source = path_of_uri(doc.uri)
+    root = repository_root(server, doc.uri)
+    if source is None or root is None:
+        raise TaskError("tests can only be generated for files on disk")
+    request = testgen.prepare(subject, root, source,
+                              open_text=lambda p: _open_text(server, p))
+    answer = await _generate(server, "tests", testgen.messages(request),
+                             template("tests").max_new_tokens, f"writing tests for {subject.name}")
+    result = testgen.finish(request, answer)
+    uri = result.path.as_uri()
+    open_doc = server.documents.get(uri)
+    changes: list[Any] = []
+    if result.exists:
+        if open_doc is not None:
+            full = _range(open_doc, 0, len(open_doc.text))
+            version: int | None = open_doc.version
+        else:
+            full = types.Range(types.Position(0, 0), types.Position(len(
+                result.before.splitlines()) + 1, 0))
+            version = None
+        changes.append(types.TextDocumentEdit(
+            text_document=types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version),
+            edits=[types.TextEdit(range=full, new_text=result.text)]))
+    elif _creates_files(server):
+        changes.append(types.CreateFile(uri=uri, options=types.CreateFileOptions(
+            ignore_if_exists=True)))
+        changes.append(types.TextDocumentEdit(
+            text_document=types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=None),
+            edits=[types.TextEdit(range=types.Range(types.Position(0, 0), types.Position(0, 0)),
+                                  new_text=result.text)]))
+    else:  # the client cannot create files through an edit: write it, then show it
+        result.path.parent.mkdir(parents=True, exist_ok=True)
+        result.path.write_text(result.text, encoding="utf-8")
+    if changes:
+        applied = await server.workspace_apply_edit_async(types.ApplyWorkspaceEditParams(
+            edit=types.WorkspaceEdit(document_changes=changes),
+            label=f"Kodama: tests for {subject.name}"))
+        if not applied.applied:
+            raise TaskError(f"the editor did not apply the tests ({applied.failure_reason})")
+    window = server.client_capabilities.window
+    if window and window.show_document and window.show_document.support:
+        await server.window_show_document_async(types.ShowDocumentParams(uri=uri,
+                                                                         take_focus=False))
+    return uri
+
+
+def _open_text(server: KodamaServer, path: Path) -> str | None:
+    """The editor's current text of ``path`` when it is open (it may be unsaved)."""
+    doc = server.documents.get(path.resolve().as_uri())
+    return None if doc is None else doc.text

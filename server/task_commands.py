@@ -1,0 +1,155 @@
+"""``kodama explain|docstring|tests FILE:LINE[:COL]``: print what the editor would get.
+
+The same task layer as the LSP features (``kodama.model.tasks``), with the repository context
+of the file's project (indexed like the server does, cached on disk), generating in-process.
+``docstring`` and ``tests`` print a unified diff of the change; ``--apply`` writes it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from kodama.server.config import KodamaConfig
+
+TASKS = {
+    "explain": "print an explanation of the function, method or class at FILE:LINE",
+    "docstring": "print (or --apply) the docstring Kodama writes for the definition at FILE:LINE",
+    "tests": "print (or --apply) the tests Kodama writes for the definition at FILE:LINE",
+}
+
+
+def add_parsers(sub: Any, model_flags: Callable[[argparse.ArgumentParser], None]) -> None:
+    """Add the three task subcommands to the ``kodama`` parser."""
+    for name, summary in TASKS.items():
+        parser = sub.add_parser(
+            name, help=summary,
+            description=summary[0].upper() + summary[1:] + ". LINE (and the optional COL) are "
+            "1-based; any position inside the definition works. The model runs in-process, "
+            "with the repository's definitions as context, exactly as in the editor.")
+        parser.add_argument("location", metavar="FILE:LINE[:COL]")
+        if name != "explain":
+            parser.add_argument("--apply", action="store_true",
+                                help="write the change to disk instead of printing a diff")
+        model_flags(parser)
+
+
+def parse_position(text: str) -> tuple[Path, int, int]:
+    """``FILE:LINE`` or ``FILE:LINE:COL`` (1-based); ValueError with a clear message."""
+    parts = text.rsplit(":", 2)
+    numbers: list[int] = []
+    while len(parts) > 1 and parts[-1].isdigit() and len(numbers) < 2:
+        numbers.insert(0, int(parts.pop()))
+    if not numbers:
+        raise ValueError(f"expected FILE:LINE or FILE:LINE:COL (1-based), got {text!r}")
+    line, col = numbers[0], numbers[1] if len(numbers) > 1 else 1
+    if line < 1 or col < 1:
+        raise ValueError("LINE and COL are 1-based")
+    return Path(":".join(parts)), line, col
+
+
+def _diff(path: Path, before: str, after: str) -> str:
+    return "".join(difflib.unified_diff(
+        before.splitlines(keepends=True), after.splitlines(keepends=True),
+        fromfile=f"a/{path}", tofile=f"b/{path}"))
+
+
+def _progress(label: str) -> Callable[[str], int | None]:
+    """A stop rule that never stops but shows a live token count on stderr."""
+    count = 0
+
+    def tick(_text: str) -> int | None:
+        nonlocal count
+        count += 1
+        if sys.stderr.isatty():
+            sys.stderr.write(f"\r\x1b[K{label}: {count} tokens")
+            sys.stderr.flush()
+        return None
+
+    return tick
+
+
+def run(args: argparse.Namespace, config: KodamaConfig) -> int:
+    """Run one task subcommand."""
+    from kodama.model.context.index import WorkspaceIndex
+    from kodama.model.context.provider import RepositoryContext
+    from kodama.model.errors import TaskError
+    from kodama.model.tasks import docstring, explain, testgen
+    from kodama.model.tasks.subject import subject_at
+    from kodama.model.tasks.templates import TaskName, template
+    from kodama.server.tasks import convention_of, project_root
+    from kodama.syntax.languages import detect
+
+    path, line, col = parse_position(args.location)
+    data = path.read_bytes()
+    if b"\0" in data:
+        raise ValueError(f"{path} looks binary (it contains NUL bytes)")
+    text = data.decode("utf-8", errors="replace")
+    spec = detect(str(path))
+    if spec is None:
+        raise ValueError(f"{path}: Kodama does not know this language")
+    lines = text.splitlines(keepends=True)
+    if line > max(len(lines), 1):
+        raise ValueError(f"{path} has {len(lines)} lines; line {line} is outside it")
+    offset = sum(len(x) for x in lines[:line - 1]) + min(
+        col - 1, len(lines[line - 1].rstrip("\r\n")) if lines else 0)
+    root = project_root(path)
+    rel = path.resolve().relative_to(root).as_posix()
+    index = WorkspaceIndex(root, max_files=config.context.max_files)
+    print(f"indexing {root} …", file=sys.stderr)
+    index.build()
+    bare = subject_at(spec.id, text, offset, path=rel)
+    if bare is None:
+        raise TaskError(f"{path}:{line}: not inside a function, method or class")
+    start = len(text.encode("utf-8")[:bare.target.start_byte].decode("utf-8", "replace"))
+    snippets = RepositoryContext(index).snippets(rel, text, start + len(bare.code) // 2)
+    subject = subject_at(spec.id, text, offset, path=rel, context=snippets)
+    assert subject is not None
+
+    from kodama.model.engine import Engine  # imports torch: only once the input is known good
+    from kodama.model.loader import load_model
+    from kodama.server.cli import _stderr_progress
+
+    loaded = load_model(config.model.name, dtype=config.model.dtype, progress=_stderr_progress,
+                        threads=config.model.threads)
+    print(file=sys.stderr)
+    engine = Engine(loaded, quantization=config.model.quantization)
+
+    def ask(messages: Any, task: TaskName) -> str:
+        ids = engine.encode_chat(messages)
+        generation = engine.generate(ids, max_new_tokens=template(task).max_new_tokens,
+                                     stop=_progress(f"{task} {subject.name}"))
+        print(f" ({generation.tokens} tokens, {generation.decode_ms / 1000:.1f} s)",
+              file=sys.stderr)
+        return generation.text
+
+    if args.command == "explain":
+        print(explain.finish(subject, ask(explain.messages(subject), "explain")))
+        return 0
+    if args.command == "docstring":
+        convention: str = config.tasks.docstring_style
+        if convention == "auto":
+            convention = convention_of(index)
+        edit = docstring.finish(subject, ask(docstring.messages(subject), "docstring"),
+                                convention)
+        after = text[:edit.start] + edit.new_text + text[edit.end:]
+        if args.apply:
+            path.write_text(after, encoding="utf-8")
+            print(f"wrote {path}", file=sys.stderr)
+        else:
+            print(_diff(path, text, after), end="")
+        return 0
+    request = testgen.prepare(subject, root, path.resolve(), open_text=lambda _p: None)
+    result = testgen.finish(request, ask(testgen.messages(request), "tests"))
+    if args.apply:
+        result.path.parent.mkdir(parents=True, exist_ok=True)
+        result.path.write_text(result.text, encoding="utf-8")
+        print(f"wrote {result.path}", file=sys.stderr)
+    else:
+        shown = result.path.relative_to(root) if result.path.is_relative_to(root) else result.path
+        print(_diff(shown, result.before, result.text), end="")
+    return 0

@@ -1,0 +1,261 @@
+"""Long generations of the understanding features (explain, docstring, tests) inside the server.
+
+They share the one model with completions, and completions keep priority: a task generates in
+*slices* on the model thread, each stopping at its next token as soon as a completion is waiting
+(``ModelHost.preempt``); the next slice queues behind that completion and continues from the
+same KV cache. Each task shows a cancellable ``$/progress`` bar; cancelling (the bar's button, a
+superseding hover, ``$/cancelRequest``) stops it at its next token.
+
+Explanations are cached by the content the model saw (code, repository context, model), so a
+hover over unchanged code answers at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from kodama.model.completion import Cancellation
+from kodama.model.context.index import WorkspaceIndex
+from kodama.model.errors import TaskError
+from kodama.model.tasks import explain
+from kodama.model.tasks.generate import no_stop
+from kodama.model.tasks.subject import Subject, content_key, subject_at
+from kodama.model.tasks.templates import template
+from kodama.server.progress import Progress
+from kodama.server.workspace import path_of_uri
+from kodama.syntax import docstrings
+from kodama.syntax.document import SyntaxDocument
+
+if TYPE_CHECKING:
+    from kodama.server.app import KodamaServer
+
+log = logging.getLogger(__name__)
+
+MAX_EXPLANATIONS = 128
+"""Explanations kept in memory (least recently used dropped first)."""
+
+
+class TaskCancelledError(Exception):
+    """The user (or a newer request) cancelled the task."""
+
+
+class _AnyOf:
+    """Set when any of several cancellations is."""
+
+    def __init__(self, *events: Cancellation) -> None:
+        self._events = events
+
+    def is_set(self) -> bool:
+        return any(event.is_set() for event in self._events)
+
+
+def subject_for(server: KodamaServer, doc: SyntaxDocument, offset: int) -> Subject | None:
+    """The definition around ``offset`` of ``doc``, with the repository definitions it uses."""
+    if doc.language is None:
+        return None
+    bare = subject_at(doc.language.id, doc.text, offset, path="")
+    if bare is None:
+        return None
+    # Context for the middle of the definition: the provider looks at the lines around it.
+    start = len(doc.text.encode("utf-8")[:bare.target.start_byte].decode("utf-8", "replace"))
+    middle = min(len(doc.text), start + len(bare.code) // 2)
+    path = server.repository.relative(doc.uri)
+    if path is None:
+        file_path = path_of_uri(doc.uri)
+        path = file_path.name if file_path is not None else doc.uri
+    return Subject(language=bare.language, path=path, target=bare.target, text=doc.text,
+                   context=server.repository.snippets_for(doc, middle))
+
+
+async def generate(
+    server: KodamaServer,
+    messages: Sequence[Mapping[str, str]],
+    max_new_tokens: int,
+    *,
+    title: str,
+    cancel: threading.Event,
+    key: str,
+    on_text: Callable[[str], None] | None = None,
+) -> str:
+    """The model's answer to ``messages``, generated in slices that yield to completions.
+
+    Raises TaskError when the model is not ready and TaskCancelledError when ``cancel`` is set.
+    """
+    engine = server.model.engine
+    if engine is None:
+        raise TaskError(f"the model is not ready ({server.model.message})")
+    progress = Progress(server, asyncio.get_running_loop(), cancel=cancel)
+    progress.begin("Kodama", title)
+    slot = f"task:{key}"
+    outcome = "cancelled"
+    try:
+        ids = await server.model.run(lambda: engine.encode_chat(messages))
+        out: list[int] = []
+        stop = _AnyOf(cancel, server.model.preempt)
+        while len(out) < max_new_tokens:
+            if cancel.is_set():
+                raise TaskCancelledError(title)
+            generation = await server.model.run(functools.partial(
+                engine.generate, ids + out, max_new_tokens=max_new_tokens - len(out),
+                stop=no_stop, cancel=stop, cache_key=slot))
+            out.extend(generation.ids)
+            progress.report(f"{title}: {len(out)} tokens", len(out) / max_new_tokens)
+            if on_text is not None and generation.ids:
+                on_text(engine.decode(out))
+            if generation.reason != "cancelled":
+                break
+        if cancel.is_set():
+            raise TaskCancelledError(title)
+        outcome = "done"
+        return engine.decode(out)
+    except TaskError as exc:
+        outcome = str(exc)
+        raise
+    finally:
+        progress.end(outcome)
+        with contextlib.suppress(Exception):
+            await server.model.run(lambda: engine.forget(slot))
+
+
+@dataclass
+class Explanation:
+    """One explanation, finished or being written."""
+
+    subject: Subject
+    origin: Literal["hover", "command"]
+    state: Literal["running", "done", "failed"] = "running"
+    markdown: str = ""
+    partial: str = ""
+    error: str = ""
+    cancel: threading.Event = field(default_factory=threading.Event)
+    finished: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class Explanations:
+    """The explanation cache and the background generations that fill it."""
+
+    def __init__(self, server: KodamaServer) -> None:
+        """Empty; nothing runs until :meth:`request`."""
+        self.server = server
+        self._entries: OrderedDict[str, Explanation] = OrderedDict()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def key(self, subject: Subject) -> str:
+        """The cache key: what the model sees, and which model."""
+        return content_key(subject, "explain", self.server.config.model.name)
+
+    def get(self, subject: Subject) -> Explanation | None:
+        """The explanation of ``subject`` (finished, running or failed), if any."""
+        entry = self._entries.get(self.key(subject))
+        if entry is not None:
+            self._entries.move_to_end(self.key(subject))
+        return entry
+
+    def request(self, subject: Subject, origin: Literal["hover", "command"]) -> Explanation:
+        """The explanation of ``subject``: cached, running, or started now in the background.
+
+        A hover-started explanation supersedes (cancels) other running hover-started ones:
+        the user has moved on.
+        """
+        key = self.key(subject)
+        entry = self._entries.get(key)
+        if entry is not None and entry.state != "failed" and not entry.cancel.is_set():
+            self._entries.move_to_end(key)
+            if origin == "command":
+                entry.origin = "command"
+            return entry
+        if origin == "hover":
+            for other in self._entries.values():
+                if other.state == "running" and other.origin == "hover":
+                    other.cancel.set()
+        entry = Explanation(subject=subject, origin=origin)
+        self._entries[key] = entry
+        while len(self._entries) > MAX_EXPLANATIONS:
+            self._entries.popitem(last=False)
+        task = asyncio.get_running_loop().create_task(self._run(key, entry))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return entry
+
+    async def _run(self, key: str, entry: Explanation) -> None:
+        subject = entry.subject
+
+        def partial(text: str) -> None:
+            entry.partial = text
+
+        try:
+            answer = await generate(
+                self.server, explain.messages(subject), template("explain").max_new_tokens,
+                title=f"explaining {subject.name}", cancel=entry.cancel, key=key,
+                on_text=partial)
+            entry.markdown = explain.finish(subject, answer)
+            entry.state = "done"
+        except TaskCancelledError:
+            entry.state, entry.error = "failed", "cancelled"
+            self._entries.pop(key, None)
+        except TaskError as exc:
+            entry.state, entry.error = "failed", str(exc)
+        except Exception as exc:  # never let a background task die silently
+            log.exception("explanation of %s failed", subject.name)
+            entry.state, entry.error = "failed", f"{exc.__class__.__name__}: {exc}"
+        finally:
+            entry.finished.set()
+
+    async def wait(self, entry: Explanation, seconds: float) -> bool:
+        """Wait up to ``seconds`` for ``entry`` to finish; whether it did."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(entry.finished.wait(), seconds)
+        return entry.finished.is_set()
+
+
+def repository_root(server: KodamaServer, uri: str) -> Path | None:
+    """The workspace root, or for a file outside it the nearest folder above it that looks like
+    a project root (``.git``, ``pyproject.toml``, ``package.json``, ``go.mod``, ``Cargo.toml``,
+    ``pom.xml``, ``build.gradle``); None for a URI that is not a file."""
+    path = path_of_uri(uri)
+    if path is None:
+        return None
+    root = server.repository.root
+    if root is not None:
+        with contextlib.suppress(ValueError):
+            path.resolve().relative_to(root)
+            return root
+    return project_root(path)
+
+
+MARKERS = (".git", "pyproject.toml", "setup.py", "setup.cfg", "package.json", "go.mod",
+           "Cargo.toml", "pom.xml", "build.gradle", "build.gradle.kts")
+
+
+def project_root(path: Path) -> Path:
+    """The nearest folder above ``path`` holding a project marker; its own folder otherwise."""
+    start = path.resolve().parent
+    for folder in (start, *start.parents):
+        if any((folder / marker).exists() for marker in MARKERS):
+            return folder
+    return start
+
+
+MAX_CONVENTION_FILES = 400
+"""Python files read to find the repository's docstring convention."""
+
+
+def convention_of(index: WorkspaceIndex) -> str:
+    """The docstring convention most of the indexed Python files follow (``google`` when the
+    repository has no docstrings at all)."""
+    found: list[str] = []
+    paths = [p for p in index.paths() if p.endswith(".py")][:MAX_CONVENTION_FILES]
+    for path in paths:
+        text = index.text(path)
+        if text:
+            found.extend(docstrings.python_docstrings(text))
+    return docstrings.detect_convention(found) if found else "google"
