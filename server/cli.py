@@ -12,10 +12,14 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kodama.server import eval_command, task_commands
 from kodama.server.config import QUANTIZATION_NAMES, KodamaConfig, describe, from_env, merge, nest
 from kodama.server.version import VERSION
+
+if TYPE_CHECKING:
+    from kodama.syntax.document import SyntaxDocument
 
 DESCRIPTION = """\
 Kodama: a local, private AI pair programmer behind the Language Server Protocol.
@@ -122,13 +126,38 @@ def _setup_logging(level: str) -> None:
     logging.getLogger("kodama").setLevel(level.upper())
 
 
-def parse_location(text: str) -> tuple[Path, int, int]:
-    """``FILE:LINE:COL`` (1-based) → (path, line, column); ValueError with a clear message."""
-    try:
-        name, line, col = text.rsplit(":", 2)
-        return Path(name), int(line), int(col)
-    except ValueError:
-        raise ValueError(f"expected FILE:LINE:COL with 1-based numbers, got {text!r}") from None
+def parse_location(text: str, *, column: bool = True) -> tuple[Path, int, int]:
+    """``FILE:LINE:COL`` (1-based) → (path, line, column); with ``column=False`` the column is
+    optional (``FILE:LINE`` means column 1). ValueError with a clear message."""
+    parts = text.rsplit(":", 2)
+    numbers: list[int] = []
+    while len(parts) > 1 and parts[-1].isdigit() and len(numbers) < 2:
+        numbers.insert(0, int(parts.pop()))
+    if len(numbers) < (2 if column else 1):
+        shape = "FILE:LINE:COL" if column else "FILE:LINE or FILE:LINE:COL"
+        raise ValueError(f"expected {shape} with 1-based numbers, got {text!r}")
+    return Path(":".join(parts)), numbers[0], numbers[1] if len(numbers) > 1 else 1
+
+
+def open_source(path: Path, line: int, col: int) -> tuple[SyntaxDocument, int]:
+    """The file as a document and the code-point offset of 1-based ``line``/``col`` (a column
+    past the end of the line means its end); ValueError with a clear message for a binary
+    file or a line outside it."""
+    from kodama.syntax.document import SyntaxDocument
+    from kodama.syntax.languages import detect
+
+    data = path.read_bytes()
+    if b"\0" in data:
+        raise ValueError(f"{path} looks binary (it contains NUL bytes)")
+    text = data.decode("utf-8", errors="replace")
+    doc = SyntaxDocument(path.resolve().as_uri(), text, detect(str(path)), 0)
+    if line < 1 or line > doc.lines.line_count:
+        raise ValueError(f"{path} has {doc.lines.line_count} lines; line {line} is outside it")
+    if col < 1:
+        raise ValueError("COL is 1-based: the first character of a line is column 1")
+    line_start = doc.offset_at(line - 1, 0)
+    line_end = doc.offset_at(line - 1, 1 << 30)  # clamps to the end of the line
+    return doc, min(line_start + col - 1, line_end)
 
 
 def cmd_serve(args: argparse.Namespace, config: KodamaConfig) -> int:
@@ -148,22 +177,9 @@ def cmd_complete(args: argparse.Namespace, config: KodamaConfig) -> int:
     """Load the model in-process and print one completion."""
     from kodama.model.completion import complete_at
     from kodama.server.suggest import settings_from
-    from kodama.syntax.document import SyntaxDocument
-    from kodama.syntax.languages import detect
 
     path, line, col = parse_location(args.location)
-    data = path.read_bytes()
-    if b"\0" in data:
-        raise ValueError(f"{path} looks binary (it contains NUL bytes): nothing to complete")
-    text = data.decode("utf-8", errors="replace")
-    doc = SyntaxDocument(path.resolve().as_uri(), text, detect(str(path)), 0)
-    if line < 1 or line > doc.lines.line_count:
-        raise ValueError(f"{path} has {doc.lines.line_count} lines; line {line} is outside it")
-    if col < 1:
-        raise ValueError("COL is 1-based: the first character of a line is column 1")
-    line_start = doc.offset_at(line - 1, 0)
-    line_end = doc.offset_at(line - 1, 1 << 30)  # clamps to the end of the line
-    offset = min(line_start + col - 1, line_end)
+    doc, offset = open_source(path, line, col)
 
     from kodama.model.engine import Engine  # imports torch: only once the input is known good
     from kodama.model.loader import load_model

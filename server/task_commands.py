@@ -38,20 +38,6 @@ def add_parsers(sub: Any, model_flags: Callable[[argparse.ArgumentParser], None]
         model_flags(parser)
 
 
-def parse_position(text: str) -> tuple[Path, int, int]:
-    """``FILE:LINE`` or ``FILE:LINE:COL`` (1-based); ValueError with a clear message."""
-    parts = text.rsplit(":", 2)
-    numbers: list[int] = []
-    while len(parts) > 1 and parts[-1].isdigit() and len(numbers) < 2:
-        numbers.insert(0, int(parts.pop()))
-    if not numbers:
-        raise ValueError(f"expected FILE:LINE or FILE:LINE:COL (1-based), got {text!r}")
-    line, col = numbers[0], numbers[1] if len(numbers) > 1 else 1
-    if line < 1 or col < 1:
-        raise ValueError("LINE and COL are 1-based")
-    return Path(":".join(parts)), line, col
-
-
 def _diff(path: Path, before: str, after: str) -> str:
     return "".join(difflib.unified_diff(
         before.splitlines(keepends=True), after.splitlines(keepends=True),
@@ -81,30 +67,22 @@ def run(args: argparse.Namespace, config: KodamaConfig) -> int:
     from kodama.model.tasks import docstring, explain, testgen
     from kodama.model.tasks.subject import subject_at
     from kodama.model.tasks.templates import TaskName, template
+    from kodama.server.cli import open_source, parse_location
     from kodama.server.tasks import convention_of, project_root
-    from kodama.syntax.languages import detect
 
-    path, line, col = parse_position(args.location)
-    data = path.read_bytes()
-    if b"\0" in data:
-        raise ValueError(f"{path} looks binary (it contains NUL bytes)")
-    text = data.decode("utf-8", errors="replace")
-    spec = detect(str(path))
+    path, line, col = parse_location(args.location, column=False)
+    doc, offset = open_source(path, line, col)
+    text, spec = doc.text, doc.language
     if spec is None:
         raise ValueError(f"{path}: Kodama does not know this language")
-    lines = text.splitlines(keepends=True)
-    if line > max(len(lines), 1):
-        raise ValueError(f"{path} has {len(lines)} lines; line {line} is outside it")
-    offset = sum(len(x) for x in lines[:line - 1]) + min(
-        col - 1, len(lines[line - 1].rstrip("\r\n")) if lines else 0)
     root = project_root(path)
     rel = path.resolve().relative_to(root).as_posix()
-    index = WorkspaceIndex(root, max_files=config.context.max_files)
-    print(f"indexing {root} …", file=sys.stderr)
-    index.build()
     bare = subject_at(spec.id, text, offset, path=rel)
     if bare is None:
         raise TaskError(f"{path}:{line}: not inside a function, method or class")
+    index = WorkspaceIndex(root, max_files=config.context.max_files)
+    print(f"indexing {root} …", file=sys.stderr)
+    index.build()
     start = len(text.encode("utf-8")[:bare.target.start_byte].decode("utf-8", "replace"))
     snippets = RepositoryContext(index).snippets(rel, text, start + len(bare.code) // 2)
     subject = subject_at(spec.id, text, offset, path=rel, context=snippets)
@@ -112,6 +90,7 @@ def run(args: argparse.Namespace, config: KodamaConfig) -> int:
 
     from kodama.model.engine import Engine  # imports torch: only once the input is known good
     from kodama.model.loader import load_model
+    from kodama.model.tasks.generate import run_chat
     from kodama.server.cli import _stderr_progress
 
     loaded = load_model(config.model.name, dtype=config.model.dtype, progress=_stderr_progress,
@@ -120,9 +99,8 @@ def run(args: argparse.Namespace, config: KodamaConfig) -> int:
     engine = Engine(loaded, quantization=config.model.quantization)
 
     def ask(messages: Any, task: TaskName) -> str:
-        ids = engine.encode_chat(messages)
-        generation = engine.generate(ids, max_new_tokens=template(task).max_new_tokens,
-                                     stop=_progress(f"{task} {subject.name}"))
+        generation = run_chat(engine, messages, template(task).max_new_tokens,
+                              stop=_progress(f"{task} {subject.name}"))
         print(f" ({generation.tokens} tokens, {generation.decode_ms / 1000:.1f} s)",
               file=sys.stderr)
         return generation.text

@@ -199,3 +199,4 @@ async def test_commands_reject_bad_arguments(
     finally:
         await client.shutdown_session()
         await client.stop()
+

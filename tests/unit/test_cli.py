@@ -31,6 +31,35 @@ def test_parse_location() -> None:
     assert parse_location("src/a b.py:12:9") == (Path("src/a b.py"), 12, 9)
     with pytest.raises(ValueError, match="FILE:LINE:COL"):
         parse_location("a.py:12")
+    assert parse_location("c:/x.py:7", column=False) == (Path("c:/x.py"), 7, 1)
+    assert parse_location("x.py:7:3", column=False) == (Path("x.py"), 7, 3)
+    with pytest.raises(ValueError, match="FILE:LINE or FILE:LINE:COL"):
+        parse_location("x.py", column=False)
+
+
+@pytest.mark.parametrize("command", ["explain", "docstring", "tests"])
+def test_task_commands_reject_bad_positions_before_loading_a_model(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "m.py"
+    source.write_text("import os\n\n\ndef f(a):\n    return a\n")
+    assert main([command, f"{source}:1"]) == 1
+    assert "not inside a function, method or class" in capsys.readouterr().err
+    assert main([command, f"{source}:99"]) == 2
+    assert "line 99 is outside it" in capsys.readouterr().err
+    (tmp_path / "b.py").write_bytes(b"\0\1")
+    assert main([command, f"{tmp_path / 'b.py'}:1"]) == 2
+    assert "binary" in capsys.readouterr().err
+    (tmp_path / "notes.xyz").write_text("hello\n")
+    assert main([command, f"{tmp_path / 'notes.xyz'}:1"]) == 2
+    assert "does not know this language" in capsys.readouterr().err
+
+
+def test_task_commands_have_help(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["docstring", "--help"])
+    out = capsys.readouterr().out
+    assert "--apply" in out and "FILE:LINE[:COL]" in out
 
 
 def test_flags_override_environment(monkeypatch: pytest.MonkeyPatch) -> None:
