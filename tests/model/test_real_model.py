@@ -87,3 +87,26 @@ def test_complete_command_prints_json(default_model_dir: Path, tmp_path: Path) -
     )
     result = json.loads(out.stdout)
     assert result["mode"] == "single" and "fibonacci(n - 1)" in result["completion"], result
+
+
+def test_docstring_command_documents_every_parameter(default_model_dir: Path,
+                                                     tmp_path: Path) -> None:
+    source = tmp_path / "limits.py"
+    source.write_text(
+        "def clamp(value, low, high):\n"
+        "    if low > high:\n"
+        "        raise ValueError('low is above high')\n"
+        "    return max(low, min(value, high))\n"
+    )
+    subprocess.run(
+        [sys.executable, "-m", "kodama.server", "docstring", f"{source}:1", "--apply"],
+        capture_output=True, text=True, timeout=600, check=True,
+    )
+    text = source.read_text()
+    assert parses("python", text), text
+    head, _, rest = text.partition('    """')
+    assert head == "def clamp(value, low, high):\n", "the docstring is the body's first statement"
+    doc = rest.partition('"""')[0]
+    assert "Args:" in doc and "Returns:" in doc and "Raises:" in doc, doc
+    for name in ("value:", "low:", "high:", "ValueError:"):
+        assert name in doc, doc
