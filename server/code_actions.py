@@ -23,8 +23,8 @@ from pygls.exceptions import JsonRpcInvalidParams
 
 from kodama.model.errors import TaskError
 from kodama.model.tasks import docstring, testgen
+from kodama.model.tasks.generate import ChatRequest
 from kodama.model.tasks.subject import Subject
-from kodama.model.tasks.templates import template
 from kodama.server.tasks import TaskCancelledError, generate, repository_root, subject_for
 from kodama.server.workspace import path_of_uri
 from kodama.syntax import docstrings
@@ -174,11 +174,10 @@ def register(server: KodamaServer) -> None:
         return result
 
 
-async def _generate(server: KodamaServer, name: str, messages: Any, budget: int,
-                    title: str) -> str:
+async def _generate(server: KodamaServer, name: str, request: ChatRequest, title: str) -> str:
     cancel = threading.Event()
     try:
-        return await generate(server, messages, budget, title=title, cancel=cancel,
+        return await generate(server, request, title=title, cancel=cancel,
                               key=f"{name}:{id(cancel)}")
     except asyncio.CancelledError:
         cancel.set()
@@ -188,8 +187,7 @@ async def _generate(server: KodamaServer, name: str, messages: Any, budget: int,
 async def _docstring(server: KodamaServer, doc: SyntaxDocument, offset: int) -> bool:
     subject = _subject(server, doc, offset)
     convention = await asyncio.to_thread(server.docstring_convention)
-    answer = await _generate(server, "docstring", docstring.messages(subject),
-                             template("docstring").max_new_tokens,
+    answer = await _generate(server, "docstring", docstring.request(subject),
                              f"documenting {subject.name}")
     body = docstring.body(subject, answer, convention)
     target = relocate(subject, doc.text)
@@ -226,8 +224,8 @@ async def _tests(server: KodamaServer, doc: SyntaxDocument, offset: int) -> str:
         raise TaskError("tests can only be generated for files on disk")
     request = testgen.prepare(subject, root, source,
                               open_text=lambda p: _open_text(server, p))
-    answer = await _generate(server, "tests", testgen.messages(request),
-                             template("tests").max_new_tokens, f"writing tests for {subject.name}")
+    answer = await _generate(server, "tests", testgen.chat(request),
+                             f"writing tests for {subject.name}")
     result = testgen.finish(request, answer)
     uri = result.path.as_uri()
     open_doc = server.documents.get(uri)

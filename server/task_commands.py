@@ -66,7 +66,6 @@ def run(args: argparse.Namespace, config: KodamaConfig) -> int:
     from kodama.model.errors import TaskError
     from kodama.model.tasks import docstring, explain, testgen
     from kodama.model.tasks.subject import subject_at
-    from kodama.model.tasks.templates import TaskName, template
     from kodama.server.cli import open_source, parse_location
     from kodama.server.tasks import convention_of, project_root
 
@@ -90,7 +89,7 @@ def run(args: argparse.Namespace, config: KodamaConfig) -> int:
 
     from kodama.model.engine import Engine  # imports torch: only once the input is known good
     from kodama.model.loader import load_model
-    from kodama.model.tasks.generate import run_chat
+    from kodama.model.tasks.generate import ChatRequest, run_chat
     from kodama.server.cli import _stderr_progress
 
     loaded = load_model(config.model.name, dtype=config.model.dtype, progress=_stderr_progress,
@@ -98,21 +97,20 @@ def run(args: argparse.Namespace, config: KodamaConfig) -> int:
     print(file=sys.stderr)
     engine = Engine(loaded, quantization=config.model.quantization)
 
-    def ask(messages: Any, task: TaskName) -> str:
-        generation = run_chat(engine, messages, template(task).max_new_tokens,
-                              stop=_progress(f"{task} {subject.name}"))
+    def ask(request: ChatRequest, task: str) -> str:
+        generation = run_chat(engine, request, watch=_progress(f"{task} {subject.name}"))
         print(f" ({generation.tokens} tokens, {generation.decode_ms / 1000:.1f} s)",
               file=sys.stderr)
         return generation.text
 
     if args.command == "explain":
-        print(explain.finish(subject, ask(explain.messages(subject), "explain")))
+        print(explain.finish(subject, ask(explain.request(subject), "explain")))
         return 0
     if args.command == "docstring":
         convention: str = config.tasks.docstring_style
         if convention == "auto":
             convention = convention_of(index)
-        edit = docstring.finish(subject, ask(docstring.messages(subject), "docstring"),
+        edit = docstring.finish(subject, ask(docstring.request(subject), "docstring"),
                                 convention)
         after = text[:edit.start] + edit.new_text + text[edit.end:]
         if args.apply:
@@ -122,7 +120,7 @@ def run(args: argparse.Namespace, config: KodamaConfig) -> int:
             print(_diff(path, text, after), end="")
         return 0
     request = testgen.prepare(subject, root, path.resolve(), open_text=lambda _p: None)
-    result = testgen.finish(request, ask(testgen.messages(request), "tests"))
+    result = testgen.finish(request, ask(testgen.chat(request), "tests"))
     if args.apply:
         result.path.parent.mkdir(parents=True, exist_ok=True)
         result.path.write_text(result.text, encoding="utf-8")

@@ -18,7 +18,7 @@ import functools
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -27,9 +27,8 @@ from kodama.model.completion import Cancellation
 from kodama.model.context.index import WorkspaceIndex
 from kodama.model.errors import TaskError
 from kodama.model.tasks import explain
-from kodama.model.tasks.generate import no_stop
+from kodama.model.tasks.generate import ChatRequest, continued, prompt_ids
 from kodama.model.tasks.subject import Subject, content_key, subject_at
-from kodama.model.tasks.templates import template
 from kodama.server.progress import Progress
 from kodama.server.workspace import path_of_uri
 from kodama.syntax import docstrings
@@ -78,15 +77,15 @@ def subject_for(server: KodamaServer, doc: SyntaxDocument, offset: int) -> Subje
 
 async def generate(
     server: KodamaServer,
-    messages: Sequence[Mapping[str, str]],
-    max_new_tokens: int,
+    request: ChatRequest,
     *,
     title: str,
     cancel: threading.Event,
     key: str,
     on_text: Callable[[str], None] | None = None,
 ) -> str:
-    """The model's answer to ``messages``, generated in slices that yield to completions.
+    """The model's answer to ``request`` (after its prefill), generated in slices that yield to
+    completions.
 
     Raises TaskError when the model is not ready and TaskCancelledError when ``cancel`` is set.
     """
@@ -97,26 +96,32 @@ async def generate(
     progress.begin("Kodama", title)
     slot = f"task:{key}"
     outcome = "cancelled"
+    budget = request.max_new_tokens
     try:
-        ids = await server.model.run(lambda: engine.encode_chat(messages))
+        ids = await server.model.run(lambda: prompt_ids(engine, request))
         out: list[int] = []
+        text = ""
         stop = _AnyOf(cancel, server.model.preempt)
-        while len(out) < max_new_tokens:
+        while len(out) < budget:
             if cancel.is_set():
                 raise TaskCancelledError(title)
             generation = await server.model.run(functools.partial(
-                engine.generate, ids + out, max_new_tokens=max_new_tokens - len(out),
-                stop=no_stop, cancel=stop, cache_key=slot))
+                engine.generate, ids + out, max_new_tokens=budget - len(out),
+                stop=continued(request.stop, text), cancel=stop, cache_key=slot))
             out.extend(generation.ids)
-            progress.report(f"{title}: {len(out)} tokens", len(out) / max_new_tokens)
+            if generation.reason == "stop":
+                text += generation.text
+            else:
+                text = engine.decode(out)
+            progress.report(f"{title}: {len(out)} tokens", len(out) / budget)
             if on_text is not None and generation.ids:
-                on_text(engine.decode(out))
+                on_text(text)
             if generation.reason != "cancelled":
                 break
         if cancel.is_set():
             raise TaskCancelledError(title)
         outcome = "done"
-        return engine.decode(out)
+        return text
     except TaskError as exc:
         outcome = str(exc)
         raise
@@ -194,9 +199,8 @@ class Explanations:
 
         try:
             answer = await generate(
-                self.server, explain.messages(subject), template("explain").max_new_tokens,
-                title=f"explaining {subject.name}", cancel=entry.cancel, key=key,
-                on_text=partial)
+                self.server, explain.request(subject), title=f"explaining {subject.name}",
+                cancel=entry.cancel, key=key, on_text=partial)
             entry.markdown = explain.finish(subject, answer)
             entry.state = "done"
         except TaskCancelledError:

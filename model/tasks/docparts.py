@@ -44,8 +44,9 @@ _ENTRY = re.compile(r"^\s*\**(?P<name>[\w.]+)\**\s*"
                     r"\s*(?::|-|–)\s*(?P<desc>.*)$")
 _BARE_NAME = re.compile(r"^\s*(?P<name>[\w.*]+)\s*(?::\s*(?P<type>[^:]+))?\s*$")
 _REST = re.compile(r"^\s*:(?P<kind>param|parameter|arg|argument|key|keyword|returns?|raises?|"
-                   r"except|exception|throws)(?:\s+(?P<type>[\w.\[\], |]+?))??"
-                   r"(?:\s+(?P<name>[\w.]+))?\s*:\s*(?P<desc>.*)$")
+                   r"except|exception|throws|rtype|type|var|ivar|cvar)"
+                   r"(?:\s+(?P<type>[\w.\[\], |]+?))??"
+                   r"(?:\s+(?P<name>(?:\\?\*){0,2}[\w.]+))?\s*:\s*(?P<desc>.*)$")
 _TAG = re.compile(r"^\s*@(?P<kind>param|arg|argument|returns?|throws|exception|raises)"
                   r"(?:\s+\{[^}]*\})?(?:\s+(?P<name>[\w.$]+))?\s*(?:-\s*)?(?P<desc>.*)$")
 
@@ -80,10 +81,17 @@ def parse(text: str) -> DocParts:
     section: str | None = None
     current: tuple[dict[str, str], str] | None = None
     for index, line in enumerate(lines):
+        after_blank = index > 0 and not lines[index - 1].strip()
+        if (section in {"returns", "tags"} and after_blank and line.strip()
+                and not line[:1].isspace()):
+            section, current = "after", None  # prose after the fields (e.g. ``Usage::``)
         rest = _REST.match(line) or _TAG.match(line)
         if rest:
-            kind, name, desc = rest["kind"], rest["name"] or "", rest["desc"]
-            if kind.startswith("return"):
+            kind, desc = rest["kind"], rest["desc"]
+            name = (rest["name"] or "").replace("\\", "").lstrip("*")
+            if kind in {"rtype", "type", "var", "ivar", "cvar"}:  # types are not rendered
+                current, section = None, "tags"
+            elif kind.startswith("return"):
                 returns.append(desc if not name else f"{name} {desc}")
                 current, section = None, "returns"
             elif kind in {"raises", "raise", "except", "exception", "throws"}:
@@ -129,12 +137,8 @@ def parse(text: str) -> DocParts:
         if section == "tags" and line.strip() and current is not None:
             _add(current[0], current[1], line)
             continue
-        if section is None:
-            free.append(line)
-        elif not line.strip():
-            continue
-        else:  # text after the sections: the model's afterthought, kept as detail
-            free.append(line)
+        if section in {None, "after"} or line.strip():
+            free.append(line)  # text after the sections is kept as detail
     paragraphs = [p.strip() for p in "\n".join(free).strip().split("\n\n") if p.strip()]
     summary = " ".join(paragraphs[0].split()) if paragraphs else ""
     details = "\n\n".join(" ".join(p.split()) for p in paragraphs[1:])
@@ -164,7 +168,8 @@ def _sentence(text: str) -> str:
 def checked(parts: DocParts, *, parameters: Sequence[str], returns_value: bool,
             exceptions: Sequence[str], source: str) -> DocParts:
     """Only what the code has: the signature's parameters (in its order), a return description
-    only when a value is returned, and exceptions the code raises or at least names."""
+    only when a value is returned, and described exceptions the code raises or at least names
+    (an exception the model did not describe is left out rather than listed empty)."""
     params = {}
     for name in parameters:
         desc = parts.params.get(name) or parts.params.get(name.lstrip("*")) or parts.params.get(
@@ -173,8 +178,6 @@ def checked(parts: DocParts, *, parameters: Sequence[str], returns_value: bool,
             params[name] = _sentence(desc)
     raises = {name: _sentence(desc) for name, desc in parts.raises.items()
               if name in exceptions or re.search(rf"\b{re.escape(name)}\b", source)}
-    for name in exceptions:
-        raises.setdefault(name, "")
     return replace(parts, summary=_sentence(parts.summary), details=parts.details,
                    params=params, returns=_sentence(parts.returns) if returns_value else "",
                    raises=raises)
@@ -240,13 +243,22 @@ def render_numpy(parts: DocParts) -> list[str]:
     return lines
 
 
+def _fields(fields: list[str]) -> list[str]:
+    """Field lines (``:param x: …``, ``@param x …``) wrapped, continuations indented."""
+    lines: list[str] = []
+    for field_text in fields:
+        lines.extend(textwrap.wrap(field_text, width=WIDTH, subsequent_indent="    ",
+                                   break_long_words=False, break_on_hyphens=False))
+    return lines
+
+
 def render_rest(parts: DocParts) -> list[str]:
     """reST / Sphinx fields: ``:param x:``, ``:returns:``, ``:raises X:``."""
     fields = [f":param {name}: {desc}".rstrip() for name, desc in parts.params.items()]
     if parts.returns:
         fields.append(f":returns: {parts.returns}")
     fields += [f":raises {name}: {desc}".rstrip() for name, desc in parts.raises.items()]
-    return _head(parts) + (["", *fields] if fields else [])
+    return _head(parts) + (["", *_fields(fields)] if fields else [])
 
 
 def render_tags(parts: DocParts, *, returns_tag: str, throws_tag: str) -> list[str]:
@@ -255,7 +267,7 @@ def render_tags(parts: DocParts, *, returns_tag: str, throws_tag: str) -> list[s
     if parts.returns:
         tags.append(f"{returns_tag} {parts.returns}")
     tags += [f"{throws_tag} {name} {desc}".rstrip() for name, desc in parts.raises.items()]
-    return _head(parts) + (["", *tags] if tags else [])
+    return _head(parts) + (["", *_fields(tags)] if tags else [])
 
 
 def render_plain(parts: DocParts) -> list[str]:

@@ -1,18 +1,106 @@
 """The "docstring" task: documentation for a function, method or class, placed where its
-language expects it, in the repository's convention, and checked to keep the file parsing."""
+language expects it, in the repository's convention, and checked to keep the file parsing.
+
+Code models answer "document this" by rewriting the whole function, so the answer is started
+for the model (:func:`prefill`): the definition's signature and the opening of its documentation
+(``\"\"\"`` in Python, ``/**`` in JS/TS/Java/C/C++, ``// Name`` in Go, ``///`` in Rust). The model
+writes the documentation only, and generation stops where it closes.
+"""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
 from kodama.model.errors import TaskError
 from kodama.model.tasks import docparts
+from kodama.model.tasks.generate import ChatRequest, StopRule
 from kodama.model.tasks.subject import Subject, values
-from kodama.model.tasks.templates import Message, render
+from kodama.model.tasks.templates import fence, render, template
 from kodama.syntax import docstrings
 from kodama.syntax.docstrings import DocEdit
 
+PLACEHOLDER = re.compile(r"<[^<>\n]*(summary|parameter|exception|what it)[^<>\n]*>")
+"""The prompt's layout placeholders, which a confused model may copy."""
 
-def messages(subject: Subject) -> list[Message]:
-    """The chat asking for the documentation (always in one neutral layout, see docparts)."""
+
+@dataclass(frozen=True)
+class Opening:
+    """How the answer is started for the model, and how the documentation ends."""
+
+    prefill: str
+    """The answer's start: a code fence, the signature, the documentation's opening."""
+    doc_start: str
+    """The part of the prefill that belongs to the documentation (read with the answer)."""
+    closing: str | None = None
+    """The marker that ends a block documentation (``\"\"\"``, ``*/``)."""
+    line_marker: str | None = None
+    """The marker every line of a line-comment documentation starts with (``//``, ``///``)."""
+
+
+def _indent(line: str) -> str:
+    return line[:len(line) - len(line.lstrip(" \t"))]
+
+
+def opening(subject: Subject) -> Opening:
+    """The answer's opening for ``subject``'s language."""
+    target = subject.target
+    header = target.signature.rstrip()
+    first = header.splitlines()[0] if header else ""
+    indent = _indent(first)
+    start = f"```{fence(subject.language)}\n"
+    if subject.language == "python":
+        inner = _body_indent(subject, indent)
+        return Opening(prefill=f"{start}{header}\n{inner}\"\"\"", doc_start="",
+                       closing='"""')
+    if subject.language == "go":
+        doc = f"// {subject.name} "
+        return Opening(prefill=f"{start}{indent}{doc}", doc_start=doc, line_marker="//")
+    if subject.language == "rust":
+        return Opening(prefill=f"{start}{indent}/// ", doc_start="/// ", line_marker="///")
+    return Opening(prefill=f"{start}{indent}/**\n{indent} * ", doc_start="/**\n * ",
+                   closing="*/")
+
+
+def _body_indent(subject: Subject, indent: str) -> str:
+    """The indentation of the definition's body (its signature's plus four spaces if the body
+    shares the signature's line)."""
+    lines = subject.code.splitlines()
+    header = subject.target.signature.splitlines()
+    if header and header[0] in lines:
+        after = lines[lines.index(header[0]) + len(header):]
+        body = [line for line in after if line.strip()]
+        if body and len(_indent(body[0])) > len(indent):
+            return _indent(body[0])
+    return indent + ("\t" if indent.startswith("\t") else "    ")
+
+
+def stop_rule(doc: Opening) -> StopRule:
+    """Where the documentation ends in the model's answer (after the prefill)."""
+    closing, marker = doc.closing, doc.line_marker
+
+    def check(text: str) -> int | None:
+        if closing is not None:
+            at = text.find(closing)
+            return None if at < 0 else at
+        assert marker is not None
+        pos = text.find("\n")
+        while pos >= 0:
+            rest = text[pos + 1:]
+            line = rest.split("\n", 1)[0].lstrip(" \t")
+            complete = "\n" in rest
+            if (complete or len(line) >= len(marker)) and not line.startswith(marker):
+                return pos
+            if not complete:
+                return None
+            pos = text.find("\n", pos + 1)
+        return None
+
+    return check
+
+
+def request(subject: Subject) -> ChatRequest:
+    """The chat asking for the documentation (in one neutral layout, see docparts)."""
     target = subject.target
     params = target.parameters
     if params:
@@ -24,18 +112,28 @@ def messages(subject: Subject) -> list[Message]:
                else "It returns nothing: leave out the Returns section.")
     raises = (f"It raises {', '.join(target.raises)}: say when under Raises." if target.raises
               else "Leave out the Raises section unless the code raises an exception.")
-    return render("docstring", parameters=parameters, returns=returns, raises=raises,
-                  **values(subject))
+    messages = render("docstring", parameters=parameters, returns=returns, raises=raises,
+                      **values(subject))
+    doc = opening(subject)
+    return ChatRequest(messages=messages, max_new_tokens=template("docstring").max_new_tokens,
+                       prefill=doc.prefill, stop=stop_rule(doc))
 
 
 def body(subject: Subject, answer: str, convention: str = "google") -> str:
     """The documentation text (no quotes or comment markers) in the language's convention,
-    with only the parameters, return value and exceptions the code has.
+    with only the parameters, return value and exceptions the code has; ``answer`` is what the
+    model wrote after the prefill.
 
-    Raises TaskError when the answer holds no summary.
+    Raises TaskError when the answer holds no usable summary.
     """
-    parts = docparts.parse(answer)
-    if not parts.summary:
+    doc = opening(subject)
+    cut = stop_rule(doc)(answer)
+    text = doc.doc_start + (answer if cut is None else answer[:cut])
+    if PLACEHOLDER.search(text):
+        raise TaskError(f"the model copied the prompt's layout instead of documenting "
+                        f"{subject.name!r}; nothing was changed")
+    parts = docparts.parse(text)
+    if not parts.summary or "```" in parts.summary:
         raise TaskError(f"the model wrote no usable documentation for {subject.name!r}")
     target = subject.target
     parts = docparts.checked(parts, parameters=target.parameters,

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from kodama.model.errors import TaskError
 from kodama.model.tasks.answers import tidy_markdown
+from kodama.model.tasks.generate import ChatRequest
 from kodama.model.tasks.subject import Subject, values
-from kodama.model.tasks.templates import Message, render
+from kodama.model.tasks.templates import render, template
 
 
-def messages(subject: Subject) -> list[Message]:
+def request(subject: Subject) -> ChatRequest:
     """The chat asking for the explanation."""
-    return render("explain", **values(subject))
+    return ChatRequest(messages=render("explain", **values(subject)),
+                       max_new_tokens=template("explain").max_new_tokens)
 
 
 def finish(subject: Subject, answer: str) -> str:

@@ -10,8 +10,9 @@ from pathlib import Path
 
 from kodama.model.errors import TaskError
 from kodama.model.tasks.answers import main_code
+from kodama.model.tasks.generate import ChatRequest
 from kodama.model.tasks.subject import Subject, values
-from kodama.model.tasks.templates import Message, fence, render
+from kodama.model.tasks.templates import Message, fence, render, template
 from kodama.syntax import docstrings, testlayout
 from kodama.syntax.analysis import parses
 from kodama.syntax.testlayout import TestPlan
@@ -74,8 +75,22 @@ def prepare(subject: Subject, root: Path, source: Path,
     return TestRequest(subject=subject, plan=plan, existing=existing, source=source)
 
 
+def _fence_closed(text: str) -> int | None:
+    """The answer (after the opening fence) ends where its code block closes."""
+    at = text.find("\n```")
+    return None if at < 0 else at
+
+
+def chat(request: TestRequest) -> ChatRequest:
+    """The chat asking for the tests; the answer is started as a code block of the language
+    (so the model writes code, not prose) and ends where the block closes."""
+    return ChatRequest(messages=messages(request),
+                       max_new_tokens=template("tests").max_new_tokens,
+                       prefill=f"```{fence(request.subject.language)}\n", stop=_fence_closed)
+
+
 def messages(request: TestRequest) -> list[Message]:
-    """The chat asking for the tests."""
+    """The chat messages asking for the tests."""
     plan = request.plan
     existing = ""
     if request.existing and request.existing.strip() and plan.path != request.source:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from kodama.model.completion import Cancellation, Generation
+from kodama.model.tasks.generate import ChatRequest
 from kodama.server.config import ModelConfig
 from kodama.server.model_host import ModelHost
 from kodama.server.tasks import TaskCancelledError, generate
@@ -27,6 +28,9 @@ class SlowEngine:
 
     def encode_chat(self, messages: Sequence[Any]) -> list[int]:
         return [1, 2, 3]
+
+    def encode(self, text: str) -> list[int]:
+        return [9] * len(text)
 
     def decode(self, ids: Sequence[int]) -> str:
         return "t" * len(ids)
@@ -45,6 +49,11 @@ class SlowEngine:
                 return Generation("", "cancelled", len(out), len(ids), ids=tuple(out))
             time.sleep(0.004)
             out.append(7)
+            cut = stop(self.decode(out))
+            if cut is not None:
+                self.calls.append((len(out), "cut"))
+                return Generation(self.decode(out)[:cut], "stop", len(out), len(ids),
+                                  ids=tuple(out))
         self.calls.append((len(out), "finished"))
         return Generation("", "length", len(out), len(ids), ids=tuple(out))
 
@@ -59,7 +68,8 @@ async def test_a_waiting_completion_preempts_the_task_which_then_continues() -> 
     engine = SlowEngine()
     server = fake_server(engine)
     cancel = threading.Event()
-    task = asyncio.ensure_future(generate(server, [], 300, title="t", cancel=cancel, key="k"))
+    task = asyncio.ensure_future(generate(server, ChatRequest([], 300), title="t", cancel=cancel,
+                                          key="k"))
     await asyncio.sleep(0.2)  # the task's first slice is generating
     assert not task.done()
     answered = await server.model.run(lambda: "completion", urgent=True)
@@ -79,7 +89,8 @@ async def test_cancelling_a_task_stops_it_at_its_next_token() -> None:
     engine = SlowEngine()
     server = fake_server(engine)
     cancel = threading.Event()
-    task = asyncio.ensure_future(generate(server, [], 10_000, title="t", cancel=cancel, key="c"))
+    task = asyncio.ensure_future(generate(server, ChatRequest([], 10_000), title="t", cancel=cancel,
+                                           key="c"))
     await asyncio.sleep(0.1)
     cancel.set()
     with pytest.raises(TaskCancelledError):
@@ -95,4 +106,20 @@ async def test_without_a_model_a_task_fails_with_a_clear_error() -> None:
     server.model.engine = None
     server.model.message = "loading default"
     with pytest.raises(TaskError, match=r"not ready \(loading default"):
-        await generate(server, [], 10, title="t", cancel=threading.Event(), key="x")
+        await generate(server, ChatRequest([], 10), title="t", cancel=threading.Event(),
+                       key="x")
+
+
+async def test_the_stop_rule_sees_the_whole_answer_across_slices() -> None:
+    engine = SlowEngine()
+    server = fake_server(engine)
+    request = ChatRequest([], 300, prefill="ab",
+                          stop=lambda text: 120 if len(text) >= 125 else None)
+    task = asyncio.ensure_future(generate(server, request, title="t", cancel=threading.Event(),
+                                          key="s"))
+    await asyncio.sleep(0.2)
+    await server.model.run(lambda: None, urgent=True)
+    assert await task == "t" * 120
+    assert engine.calls[0] == (3 + 2, "start"), "the prefill follows the chat prompt"
+    assert [what for _, what in engine.calls].count("start") >= 2
+    assert engine.calls[-1] == (125 - engine.calls[1][0], "cut")
