@@ -10,6 +10,7 @@ the convention is always followed and nothing is invented, whatever the model's 
 
 from __future__ import annotations
 
+import itertools
 import re
 import textwrap
 from collections.abc import Sequence
@@ -139,9 +140,13 @@ def parse(text: str) -> DocParts:
             continue
         if section in {None, "after"} or line.strip():
             free.append(line)  # text after the sections is kept as detail
-    paragraphs = [p.strip() for p in "\n".join(free).strip().split("\n\n") if p.strip()]
+    paragraphs = [p.strip("\n").rstrip() for p in re.split(r"\n\s*\n", "\n".join(free).strip("\n"))
+                  if p.strip()]
     summary = " ".join(paragraphs[0].split()) if paragraphs else ""
-    details = "\n\n".join(" ".join(p.split()) for p in paragraphs[1:])
+    kept = []
+    for previous, paragraph in itertools.pairwise(paragraphs):
+        kept.append(paragraph if _literal(paragraph, previous) else " ".join(paragraph.split()))
+    details = "\n\n".join(kept)
     return DocParts(summary=summary, details=details, params=params,
                     returns=" ".join(" ".join(returns).split()),
                     raises={k: v for k, v in raises.items() if k})
@@ -183,11 +188,28 @@ def checked(parts: DocParts, *, parameters: Sequence[str], returns_value: bool,
                    raises=raises)
 
 
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s")
+
+
+def _literal(paragraph: str, previous: str = "") -> bool:
+    """Whether a paragraph must keep its lines: examples (``>>>``), a literal block (after a
+    ``::`` line, or indented), a list, a table."""
+    lines = paragraph.splitlines()
+    return (previous.rstrip().endswith("::") or paragraph[:1].isspace()
+            or any(line.lstrip().startswith((">>>", "|", "..")) for line in lines)
+            or any(_LIST_ITEM.match(line) for line in lines))
+
+
 def _wrap(text: str, indent: str = "", width: int = WIDTH) -> list[str]:
     out: list[str] = []
+    previous = ""
     for paragraph in text.split("\n\n"):
         if out:
             out.append("")
+        literal, previous = _literal(paragraph, previous), paragraph
+        if literal:
+            out.extend(indent + line if line else "" for line in paragraph.splitlines())
+            continue
         out.extend(textwrap.wrap(paragraph, width=width, initial_indent=indent,
                                  subsequent_indent=indent, break_long_words=False,
                                  break_on_hyphens=False) or [""])

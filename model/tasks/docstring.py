@@ -63,15 +63,13 @@ def opening(subject: Subject) -> Opening:
 
 
 def _body_indent(subject: Subject, indent: str) -> str:
-    """The indentation of the definition's body (its signature's plus four spaces if the body
-    shares the signature's line)."""
-    lines = subject.code.splitlines()
-    header = subject.target.signature.splitlines()
-    if header and header[0] in lines:
-        after = lines[lines.index(header[0]) + len(header):]
-        body = [line for line in after if line.strip()]
-        if body and len(_indent(body[0])) > len(indent):
-            return _indent(body[0])
+    """The indentation of the definition's body in the file (its signature's plus four spaces,
+    or a tab, when the body shares the signature's line)."""
+    lines = subject.text.splitlines()
+    first = subject.target.line + subject.target.signature.count("\n") + 1
+    body = [line for line in lines[first:first + 20] if line.strip()]
+    if body and len(_indent(body[0])) > len(indent):
+        return _indent(body[0])
     return indent + ("\t" if indent.startswith("\t") else "    ")
 
 

@@ -4,6 +4,7 @@ repository definitions it uses (the grounding every task prompt carries)."""
 from __future__ import annotations
 
 import hashlib
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -32,9 +33,21 @@ class Subject:
 
     @property
     def code(self) -> str:
-        """The definition's source, decorators included."""
+        """The definition's source, decorators included, from the start of its first line and
+        dedented (a method reads like a top-level function)."""
         data = self.text.encode("utf-8")
-        return data[self.target.start_byte:self.target.end_byte].decode("utf-8", "replace")
+        start = data.rfind(b"\n", 0, self.target.start_byte) + 1
+        return textwrap.dedent(data[start:self.target.end_byte].decode("utf-8", "replace"))
+
+    @property
+    def qualified_name(self) -> str:
+        """``Class.method`` for a method, the plain name otherwise."""
+        if self.kind != "method":
+            return self.name
+        owners = [t for t in docstrings.targets(self.language, self.text)
+                  if t.kind == "class" and t.start_byte <= self.target.start_byte
+                  and self.target.end_byte <= t.end_byte]
+        return f"{owners[-1].name}.{self.name}" if owners else self.name
 
     @property
     def kind(self) -> str:
@@ -86,7 +99,7 @@ def context_block(subject: Subject, budget: int = CONTEXT_CHARS) -> str:
 def values(subject: Subject) -> dict[str, str]:
     """The placeholders every task template shares."""
     return {
-        "kind": subject.kind, "name": subject.name, "language": subject.language,
+        "kind": subject.kind, "name": subject.qualified_name, "language": subject.language,
         "path": subject.path, "fence": fence(subject.language),
         "code": shown_code(subject.code), "context": context_block(subject),
     }

@@ -4,6 +4,7 @@ the tests need, and checked to parse."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +14,7 @@ from kodama.model.tasks.answers import main_code
 from kodama.model.tasks.generate import ChatRequest
 from kodama.model.tasks.subject import Subject, values
 from kodama.model.tasks.templates import Message, fence, render, template
-from kodama.syntax import docstrings, testlayout
+from kodama.syntax import testlayout
 from kodama.syntax.analysis import parses
 from kodama.syntax.testlayout import TestPlan
 
@@ -44,18 +45,6 @@ class TestResult:
     text: str
 
 
-def symbol_of(subject: Subject) -> str:
-    """What the tests import: the definition, or ``Class.method`` for a method."""
-    if subject.kind != "method":
-        return subject.name
-    owners = [t for t in docstrings.targets(subject.language, subject.text)
-              if t.kind == "class" and t.start_byte <= subject.target.start_byte
-              and subject.target.end_byte <= t.end_byte]
-    if not owners:
-        return subject.name
-    return f"{owners[-1].name}.{subject.name}"
-
-
 def prepare(subject: Subject, root: Path, source: Path,
             open_text: Callable[[Path], str | None]) -> TestRequest:
     """Plan where the tests go; ``open_text`` gives an editor's unsaved text of a file.
@@ -63,7 +52,7 @@ def prepare(subject: Subject, root: Path, source: Path,
     Raises TaskError for a language without a known test framework.
     """
     try:
-        plan = testlayout.plan_tests(root, source, subject.language, symbol_of(subject))
+        plan = testlayout.plan_tests(root, source, subject.language, subject.qualified_name)
     except ValueError as exc:
         raise TaskError(str(exc)) from None
     existing = open_text(plan.path) if plan.exists else None
@@ -103,18 +92,78 @@ def messages(request: TestRequest) -> list[Message]:
                   existing=existing, **values(request.subject))
 
 
+TEST_PATTERNS = {
+    "pytest": r"^\s*(?:async\s+)?def\s+test\w*\s*\(|^\s*class\s+Test\w*",
+    "unittest": r"^\s*(?:async\s+)?def\s+test\w*\s*\(",
+    "jest": r"\b(?:it|test)(?:\.\w+)?\s*\(",
+    "vitest": r"\b(?:it|test)(?:\.\w+)?\s*\(",
+    "mocha": r"\bit(?:\.\w+)?\s*\(",
+    "node:test": r"\b(?:it|test)(?:\.\w+)?\s*\(",
+    "go": r"^func\s+Test\w*\s*\(",
+    "rust": r"#\[test\]",
+    "junit4": r"@Test\b",
+    "junit5": r"@(?:Test|ParameterizedTest)\b",
+}
+"""What a test looks like in each framework (an answer without one is not a test)."""
+
+
+def complete_part(language: str, code: str) -> str:
+    """``code`` if it parses; otherwise the longest run of its leading top-level chunks that
+    does (an answer cut by the token budget loses its unfinished last test, not all of them)."""
+    if parses(language, code) is not False:
+        return code
+    lines = code.split("\n")
+    starts = [i for i, line in enumerate(lines) if i and line[:1] not in ("", " ", "\t", ")",
+                                                                            "}", "]")]
+    for start in reversed(starts):
+        head = "\n".join(lines[:start]).rstrip()
+        if head and parses(language, head) is not False:
+            return head
+    return code
+
+
+def _dedupe_python(code: str, existing: str) -> str:
+    """Generated Python tests that share a name with an existing one: identical copies are
+    dropped, different ones renamed (``test_x`` → ``test_x_2``) so neither shadows the other."""
+    taken = set(re.findall(r"^\s*(?:async\s+)?def\s+(test\w*)", existing, re.MULTILINE))
+    if not taken:
+        return code
+    chunks = re.split(r"(?m)^(?=(?:@|async\s+def\s|def\s|class\s))", code)
+    kept: list[str] = []
+    for chunk in chunks:
+        match = re.match(r"(?:@.*\n)*(?:async\s+)?def\s+(test\w*)", chunk)
+        if match and match[1] in taken:
+            if chunk.strip() in existing:
+                continue
+            number = 2
+            while f"{match[1]}_{number}" in taken:
+                number += 1
+            taken.add(f"{match[1]}_{number}")
+            chunk = chunk.replace(f"def {match[1]}", f"def {match[1]}_{number}", 1)
+        kept.append(chunk)
+    return "".join(kept)
+
+
 def finish(request: TestRequest, answer: str) -> TestResult:
     """The test file with the generated tests merged in.
 
-    Raises TaskError when the answer has no code or the result would not parse.
+    Raises TaskError when the answer holds no test or the result would not parse.
     """
     subject = request.subject
     code = main_code(answer, fence(subject.language)).strip("\n")
-    if not code.strip():
-        raise TaskError(f"the model wrote no tests for {subject.name!r}")
+    code = complete_part(subject.language, code)
+    pattern = TEST_PATTERNS.get(request.plan.framework)
+    if not code.strip() or (pattern and not re.search(pattern, code, re.MULTILINE)):
+        raise TaskError(f"the model wrote no {request.plan.framework} tests for "
+                        f"{subject.qualified_name!r}; nothing was changed")
     before = request.existing or ""
+    if subject.language == "python" and before:
+        code = _dedupe_python(code, before)
+        if not code.strip():
+            raise TaskError(f"the model only repeated existing tests of "
+                            f"{subject.qualified_name!r}; nothing was changed")
     text = testlayout.merge(request.plan, request.existing, code)
     if parses(subject.language, text) is False:
-        raise TaskError(f"the generated tests for {subject.name!r} do not parse; "
+        raise TaskError(f"the generated tests for {subject.qualified_name!r} do not parse; "
                         "nothing was changed")
     return TestResult(path=request.plan.path, exists=request.plan.exists, before=before, text=text)

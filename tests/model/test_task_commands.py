@@ -43,14 +43,13 @@ def test_docstring_prints_a_diff_then_applies(
     assert target.name == "scale" and target.docstring
 
 
-def test_tests_are_written_where_the_repository_keeps_them(
+def test_tests_without_a_test_function_are_refused_clearly(
     tmp_path: Path, identifier_model_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     source = project(tmp_path)
-    assert run(["tests", f"{source}:1", "--apply"], identifier_model_dir) == 0
-    test_file = tmp_path / "tests" / "test_maths.py"
-    text = test_file.read_text()
-    assert "from pkg.maths import scale" in text and parses("python", text)
+    assert run(["tests", f"{source}:1", "--apply"], identifier_model_dir) == 1
+    assert "wrote no pytest tests for 'scale'" in capsys.readouterr().err
+    assert not (tmp_path / "tests" / "test_maths.py").exists()
 
 
 def test_explain_prints_markdown(

@@ -130,3 +130,36 @@ def test_long_fields_wrap_with_indented_continuations() -> None:
     assert len(fields) > 1 and all(len(line) <= 88 for line in lines)
     assert all(line.startswith("    ") for line in fields[1:])
     assert parse("\n".join(lines)).params["x"] == " ".join(["word"] * 30)
+
+
+def test_examples_lists_and_literal_blocks_keep_their_lines() -> None:
+    original = (
+        "Parse lists as described by RFC 2068.\n\n"
+        "The return value is a standard list:\n\n"
+        ">>> parse_list_header('token, \"quoted value\"')\n"
+        "['token', 'quoted value']\n\n"
+        "Usage::\n\n"
+        "  import requests\n"
+        "  requests.get(url)\n\n"
+        "- first point\n"
+        "- second point\n\n"
+        ":param value: a string with a list header.\n"
+        ":return: the list\n"
+    )
+    parts = parse(original)
+    assert parts.summary == "Parse lists as described by RFC 2068."
+    rendered = render(checked(parts, parameters=["value"], returns_value=True, exceptions=[],
+                              source=""), language="python", convention="rest")
+    assert rendered == (
+        "Parse lists as described by RFC 2068.\n\n"
+        "The return value is a standard list:\n\n"
+        ">>> parse_list_header('token, \"quoted value\"')\n"
+        "['token', 'quoted value']\n\n"
+        "Usage::\n\n"
+        "  import requests\n"
+        "  requests.get(url)\n\n"
+        "- first point\n"
+        "- second point\n\n"
+        ":param value: A string with a list header.\n"
+        ":returns: The list."
+    )

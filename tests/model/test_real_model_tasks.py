@@ -1,0 +1,101 @@
+"""Hover explanations and the docstring / tests code actions on the real default model, through
+a real LSP session (marked ``real_model``; CI runs it): the issue's definition of done."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lsprotocol import types
+
+from helpers.lsp import start_client
+from kodama.syntax import docstrings
+from kodama.syntax.analysis import parses
+
+pytestmark = pytest.mark.real_model
+
+GEOMETRY = (
+    "def clamp(value, low, high):\n"
+    "    if low > high:\n"
+    "        raise ValueError('low is above high')\n"
+    "    return max(low, min(value, high))\n"
+)
+
+
+def apply(text: str, edits: Any) -> str:
+    lines = text.splitlines(keepends=True)
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line))
+
+    def offset(pos: types.Position) -> int:
+        return starts[pos.line] + pos.character if pos.line < len(starts) else len(text)
+
+    for edit in sorted(edits, key=lambda e: offset(e.range.start), reverse=True):
+        text = text[:offset(edit.range.start)] + edit.new_text + text[offset(edit.range.end):]
+    return text
+
+
+async def test_hover_docstring_and_tests_in_an_lsp_session(
+    default_model_dir: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "project"
+    (root / "pkg").mkdir(parents=True)
+    (root / "pkg" / "__init__.py").write_text("")
+    source = root / "pkg" / "geometry.py"
+    source.write_text(GEOMETRY)
+    (root / "tests").mkdir()
+    (root / "tests" / "test_other.py").write_text("def test_nothing():\n    assert True\n")
+    env = {"KODAMA_CACHE_DIR": str(tmp_path / "cache"), "HF_HUB_OFFLINE": "1"}
+    client = await start_client(str(default_model_dir), "visual-studio-code", env,
+                                {"tasks": {"hoverWaitMs": 600000}}, root=root)
+    edits: list[types.WorkspaceEdit] = []
+
+    @client.feature(types.WORKSPACE_APPLY_EDIT)
+    def apply_edit(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
+        edits.append(params.edit)
+        return types.ApplyWorkspaceEditResult(applied=True)
+
+    uri = source.as_uri()
+    try:
+        client.text_document_did_open(types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1,
+                                                 text=GEOMETRY)))
+        hover = await client.text_document_hover_async(types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=types.Position(line=0, character=5)))
+        assert hover is not None and isinstance(hover.contents, types.MarkupContent)
+        markdown = hover.contents.value
+        assert markdown.startswith("**function `clamp`** · *Kodama*"), markdown
+        assert any(word in markdown.lower() for word in ("range", "between", "limit", "bound")), \
+            markdown
+
+        where = [{"uri": uri, "line": 1, "character": 4}]
+        assert await client.workspace_execute_command_async(types.ExecuteCommandParams(
+            command="kodama.generateDocstring", arguments=where)) is True
+        change = edits[-1].document_changes[0]  # type: ignore[index]
+        documented = apply(GEOMETRY, change.edits)  # type: ignore[union-attr]
+        assert parses("python", documented), documented
+        target = docstrings.targets("python", documented)[0]
+        assert target.docstring and "low" in target.docstring, documented
+        assert documented.startswith('def clamp(value, low, high):\n    """'), documented
+
+        test_uri = await client.workspace_execute_command_async(types.ExecuteCommandParams(
+            command="kodama.generateTests", arguments=where))
+        test_file = root / "tests" / "test_geometry.py"
+        assert test_uri == test_file.as_uri(), client.messages
+        create, fill = edits[-1].document_changes  # type: ignore[misc]
+        assert isinstance(create, types.CreateFile) and create.uri == test_uri
+        text = apply("", fill.edits)
+        assert "from pkg.geometry import clamp" in text and parses("python", text), text
+        test_file.write_text(text)
+        collected = subprocess.run(
+            [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+             str(test_file)], cwd=root, capture_output=True, text=True, timeout=120)
+        assert collected.returncode == 0, collected.stdout + collected.stderr
+    finally:
+        await client.shutdown_session()
+        await client.stop()
