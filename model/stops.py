@@ -28,6 +28,11 @@ _NEEDLE_MAX = 48
 _TRAILING_COMMENT_RE = re.compile(r"\s+(?:#|//).*$")
 _BLOCK_OPENERS = (":", "{", "(", "[")
 _CONTINUATION_RE = re.compile(r"(?:else|elif|except|finally|catch)\b")
+_DEFINITION_RE = re.compile(
+    r"(?:@|#\[|(?:async\s+)?def\b|class\b|func\b|fn\b|pub\b|impl\b|struct\b|enum\b|trait\b|"
+    r"(?:export\s+)?(?:default\s+)?(?:async\s+)?function\b|interface\b|type\b|"
+    r"(?:public|private|protected|static)\b)")
+"""Starts of a new definition (a decorator, ``def``, ``class``, ``func``, ``fn``, …)."""
 
 
 class StopRules:
@@ -46,7 +51,9 @@ class StopRules:
 
       - *dedent below the block* — the block being written has the indentation of the first
         non-blank line after the cursor line when the cursor line opens a block (ends with
-        ``:``, ``{``, ``(`` or ``[``), otherwise that of the cursor line. A later line
+        ``:``, ``{``, ``(`` or ``[``) that the user started typing, otherwise that of the cursor
+        line (on an empty line the first generated statement may open a block — ``for …:`` —
+        and the lines after that block still belong to the body being written). A later line
         indented less ends the completion before it. When that line only closes brackets
         (``}``, ``)``, ``});`` …) at the level of the line that opened the block (the cursor
         line when it opens the block, else the nearest prefix line indented less than the
@@ -58,8 +65,10 @@ class StopRules:
         completion, and one that goes on with the construct and opens a new block (``} else
         {``, ``) -> int:``, Python's ``else:``/``elif``/``except``/``finally``) does not stop
         it: the next block is measured afresh.
-      - *blank line followed by a dedent* — a line indented less than the previous non-blank
-        line, with blank lines in between, ends the completion before the blank lines.
+      - *blank line followed by a new definition* — a line indented less than the previous
+        non-blank line, with blank lines in between, that starts a definition (a decorator,
+        ``def``, ``class``, ``func``, ``fn``, ``function`` …) ends the completion before the
+        blank lines (``return result`` after a blank line still belongs to the body).
       - *a line equal to the next non-empty line of the suffix* (stripped comparison; for a
         line made only of closing brackets the indentation must match too) ends the completion
         before it. The rest of the cursor line, when not blank and not only closing brackets,
@@ -181,6 +190,7 @@ class StopRules:
             self._blank_after_content
             and self._last_indent is not None
             and indent < self._last_indent
+            and _DEFINITION_RE.match(line.lstrip()) is not None
         ):
             return self._clean_cut(text, start)
         if self._equals_suffix_line(line):
@@ -218,7 +228,7 @@ class StopRules:
         """Indentation of the block being written, from the first non-blank line after line 0."""
         if self._anchor is None:
             return first_indent
-        if self._opens_block:
+        if self._opens_block and self._line_prefix.strip():
             return first_indent if first_indent > self._anchor else self._anchor + 1
         return self._anchor
 

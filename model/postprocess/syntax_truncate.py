@@ -3,8 +3,9 @@
 Rule: the whole document ``prefix + candidate + suffix`` is parsed with tree-sitter
 (:func:`kodama.syntax.analysis.error_rows`). When ``prefix + suffix`` parsed without errors,
 a candidate must parse without errors too; when it did not (an empty hole in the middle of a
-statement often does not), a candidate must have fewer errors than it had, or as many but no
-ERROR node on the lines the completion writes (so an error elsewhere in the file does not block
+statement often does not), a candidate must have no more errors than it had and no ERROR node
+on the lines the completion writes (fewer errors alone is not enough: a call closed too early
+still fixes the hole's error while breaking the line) (so an error elsewhere in the file does not block
 completions here, nor does a MISSING ``;`` the user is about to type, while a completion that
 leaves the hole broken — ``@`` completed with ``@route(…)``, a name followed by a second
 signature — is dropped). Candidates, the
@@ -93,9 +94,7 @@ def _acceptable(before: int, rows: list[tuple[int, int, bool]], first: int, last
     after = len(rows)
     if before == 0 or after == 0:
         return after == 0
-    if after < before:
-        return True
-    return after == before and not any(
+    return after <= before and not any(
         start <= last and end >= first for start, end, missing in rows if not missing
     )
 

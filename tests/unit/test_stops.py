@@ -57,12 +57,28 @@ CASES: list[tuple[str, str, str | None, Mode, str, str]] = [
         "\n    return a + b",
     ),
     (
-        "multi-py-blank-then-dedent",
+        "multi-py-blank-then-body-goes-on",
         "def show(xs):\n    █\n",
         "python",
         "multi",
         "for x in xs:\n        print(x)\n\n    return len(xs)\n",
-        "for x in xs:\n        print(x)",
+        "for x in xs:\n        print(x)\n\n    return len(xs)\n",
+    ),
+    (
+        "multi-py-blank-then-new-definition",
+        "class A:\n    █\n",
+        "python",
+        "multi",
+        "def a(self):\n        for x in self:\n            print(x)\n\n    def b(self):\n",
+        "def a(self):\n        for x in self:\n            print(x)",
+    ),
+    (
+        "multi-py-top-level-blank-then-next-function",
+        "█\n",
+        "python",
+        "multi",
+        "def a():\n    return 1\n\n\n@cache\ndef b():\n",
+        "def a():\n    return 1",
     ),
     (
         "multi-py-line-equals-suffix",
@@ -110,7 +126,7 @@ CASES: list[tuple[str, str, str | None, Mode, str, str]] = [
         "javascript",
         "multi",
         "if (x) {\n        y();\n    }\n    return 1;\n}\n",
-        "if (x) {\n        y();\n    }",
+        "if (x) {\n        y();\n    }\n    return 1;",
     ),
     (
         "multi-go-enclosing-closer-at-eof",
@@ -150,7 +166,7 @@ CASES: list[tuple[str, str, str | None, Mode, str, str]] = [
         "python",
         "multi",
         "if x:\n        a()\n    else:\n        b()\n    c()\n",
-        "if x:\n        a()\n    else:\n        b()",
+        "if x:\n        a()\n    else:\n        b()\n    c()\n",
     ),
     (
         "multi-js-own-if-else-goes-on",
@@ -158,7 +174,7 @@ CASES: list[tuple[str, str, str | None, Mode, str, str]] = [
         "javascript",
         "multi",
         "if (x) {\n        a();\n    } else {\n        b();\n    }\n    c();\n",
-        "if (x) {\n        a();\n    } else {\n        b();\n    }",
+        "if (x) {\n        a();\n    } else {\n        b();\n    }\n    c();\n",
     ),
     (
         "multi-js-own-call-closed-with-rest",
@@ -166,7 +182,7 @@ CASES: list[tuple[str, str, str | None, Mode, str, str]] = [
         "javascript",
         "multi",
         "run(() => {\n        go();\n    });\n    stop();\n",
-        "run(() => {\n        go();\n    });",
+        "run(() => {\n        go();\n    });\n    stop();\n",
     ),
     (
         "multi-py-typed-if-stops-at-else",
