@@ -4,11 +4,11 @@ Rule: the whole document ``prefix + candidate + suffix`` is parsed with tree-sit
 (:func:`kodama.syntax.analysis.error_rows`). When ``prefix + suffix`` parsed without errors,
 a candidate must parse without errors too; when it did not (an empty hole in the middle of a
 statement often does not), a candidate must have no more errors than it had and no ERROR node
-on the lines the completion writes (fewer errors alone is not enough: a call closed too early
-still fixes the hole's error while breaking the line) (so an error elsewhere in the file does not block
+on the lines the completion writes. So an error elsewhere in the file does not block
 completions here, nor does a MISSING ``;`` the user is about to type, while a completion that
 leaves the hole broken — ``@`` completed with ``@route(…)``, a name followed by a second
-signature — is dropped). Candidates, the
+signature, a call closed too early (which removes the hole's error but breaks the line) — is
+dropped. Candidates, the
 longest first: the whole completion, then cuts at the end of each line (last to first), then
 cuts of the first line at token boundaries. The first candidate that qualifies is returned;
 when none does, the completion becomes ``''``. Parsing is bounded (files may have thousands of

@@ -368,14 +368,10 @@ def test_oracle_answers_score_perfectly_through_the_real_pipeline(repo: Path) ->
     run = evaluate(hole_set, engine, WHOLE_FILE, NoContext(), config={"context": "file"})
     assert len(run.results) == len(hole_set.holes)
     failures = [(r.expected, r.completion) for r in run.results if not r.exact]
-    # The one miss is the stop rules' doing (kodama.model.stops): a multi-line completion that
-    # opens a block on the cursor line ends where that block closes.
-    assert failures == [(
-        "if len(values) == 0 {\n\t\treturn 0\n\t}\n\treturn float64(Sum(values)) / "
-        "float64(len(values))",
-        "if len(values) == 0 {\n\t\treturn 0\n\t}",
-    )]
-    assert sum(r.exact for r in run.results) == len(hole_set.holes) - 1 >= 20
+    # Every answer survives the stop rules and post-processing: a body that opens a block on
+    # its first line (``if len(values) == 0 {``) goes on after that block closes.
+    assert failures == []
+    assert len(hole_set.holes) >= 20
     summary = summarize(run.results)
     assert summary.parse_rate == 1.0 and summary.empty_rate == 0.0
     # The model saw the holed document: the prompt's prefix and suffix are the hole's.
