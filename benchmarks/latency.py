@@ -39,6 +39,7 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import Summary, ms, ratio  # noqa: E402
+from kodama.server.config import QUANTIZATION_NAMES  # noqa: E402
 
 DEFAULT_FILES = [
     ROOT / "server" / "config.py",
@@ -211,7 +212,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0, help="seed of the typing pace")
     parser.add_argument("--server-threads", type=int, default=None,
                         help="the server's inference threads (default: the server's own)")
-    parser.add_argument("--server-quantization", choices=["none", "int8"], default=None,
+    parser.add_argument("--server-quantization", choices=QUANTIZATION_NAMES, default=None,
                         help="the server's model.quantization (default: the server's own)")
     parser.add_argument("--root", type=Path, default=ROOT,
                         help="workspace root (indexed for repository context)")

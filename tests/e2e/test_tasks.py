@@ -11,7 +11,7 @@ import pytest
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from helpers.lsp import start_client
+from helpers.lsp import apply_text_edits, start_client
 from kodama.syntax import docstrings
 from kodama.syntax.analysis import parses
 
@@ -37,21 +37,6 @@ def project(root: Path) -> Path:
     (root / "tests" / "test_other.py").write_text(EXISTING_TEST)
     (root / "pyproject.toml").write_text("[tool.pytest.ini_options]\ntestpaths = ['tests']\n")
     return root / "pkg" / "geometry.py"
-
-
-def apply_text_edits(text: str, edits: list[types.TextEdit]) -> str:
-    """``text`` after ``edits`` (LSP positions; ASCII text here)."""
-    lines = text.splitlines(keepends=True)
-    offsets = [0]
-    for line in lines:
-        offsets.append(offsets[-1] + len(line))
-
-    def offset(pos: types.Position) -> int:
-        return offsets[pos.line] + pos.character if pos.line < len(offsets) else len(text)
-
-    for edit in sorted(edits, key=lambda e: offset(e.range.start), reverse=True):
-        text = text[:offset(edit.range.start)] + edit.new_text + text[offset(edit.range.end):]
-    return text
 
 
 async def started(tmp_path: Path, model: Path, env: dict[str, str], spec: str

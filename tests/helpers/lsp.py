@@ -44,3 +44,18 @@ async def start_client(
     client.kodama_init = result  # type: ignore[attr-defined]
     await asyncio.wait_for(settled, timeout=120)
     return client
+
+
+def apply_text_edits(text: str, edits: Any) -> str:
+    """``text`` after LSP ``edits`` (positions counted in characters: for ASCII test texts)."""
+    lines = text.splitlines(keepends=True)
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line))
+
+    def offset(pos: types.Position) -> int:
+        return starts[pos.line] + pos.character if pos.line < len(starts) else len(text)
+
+    for edit in sorted(edits, key=lambda e: offset(e.range.start), reverse=True):
+        text = text[:offset(edit.range.start)] + edit.new_text + text[offset(edit.range.end):]
+    return text

@@ -6,12 +6,11 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 from lsprotocol import types
 
-from helpers.lsp import start_client
+from helpers.lsp import apply_text_edits, start_client
 from kodama.syntax import docstrings
 from kodama.syntax.analysis import parses
 
@@ -23,20 +22,6 @@ GEOMETRY = (
     "        raise ValueError('low is above high')\n"
     "    return max(low, min(value, high))\n"
 )
-
-
-def apply(text: str, edits: Any) -> str:
-    lines = text.splitlines(keepends=True)
-    starts = [0]
-    for line in lines:
-        starts.append(starts[-1] + len(line))
-
-    def offset(pos: types.Position) -> int:
-        return starts[pos.line] + pos.character if pos.line < len(starts) else len(text)
-
-    for edit in sorted(edits, key=lambda e: offset(e.range.start), reverse=True):
-        text = text[:offset(edit.range.start)] + edit.new_text + text[offset(edit.range.end):]
-    return text
 
 
 async def test_hover_docstring_and_tests_in_an_lsp_session(
@@ -77,7 +62,7 @@ async def test_hover_docstring_and_tests_in_an_lsp_session(
         assert await client.workspace_execute_command_async(types.ExecuteCommandParams(
             command="kodama.generateDocstring", arguments=where)) is True
         change = edits[-1].document_changes[0]  # type: ignore[index]
-        documented = apply(GEOMETRY, change.edits)  # type: ignore[union-attr]
+        documented = apply_text_edits(GEOMETRY, change.edits)  # type: ignore[union-attr]
         assert parses("python", documented), documented
         target = docstrings.targets("python", documented)[0]
         assert target.docstring and "low" in target.docstring, documented
@@ -89,7 +74,7 @@ async def test_hover_docstring_and_tests_in_an_lsp_session(
         assert test_uri == test_file.as_uri(), client.messages
         create, fill = edits[-1].document_changes  # type: ignore[misc]
         assert isinstance(create, types.CreateFile) and create.uri == test_uri
-        text = apply("", fill.edits)
+        text = apply_text_edits("", fill.edits)
         assert "from pkg.geometry import clamp" in text and parses("python", text), text
         test_file.write_text(text)
         collected = subprocess.run(
