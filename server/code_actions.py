@@ -24,8 +24,14 @@ from pygls.exceptions import JsonRpcInvalidParams
 from kodama.model.errors import TaskError
 from kodama.model.tasks import docstring, testgen
 from kodama.model.tasks.generate import ChatRequest
-from kodama.model.tasks.subject import Subject
-from kodama.server.tasks import TaskCancelledError, generate, repository_root, subject_for
+from kodama.model.tasks.subject import Code, Subject
+from kodama.server.tasks import (
+    TaskCancelledError,
+    generate,
+    repository_root,
+    selection_for,
+    subject_for,
+)
 from kodama.server.workspace import path_of_uri
 from kodama.syntax import docstrings
 from kodama.syntax.document import SyntaxDocument
@@ -47,13 +53,29 @@ KIND_TESTS = "refactor.kodama.tests"
 """Code action kinds (sub-kinds of ``refactor``: VS Code shows them under the light bulb)."""
 
 
-def actions_for(subject: Subject, uri: str, line: int, character: int) -> list[types.CodeAction]:
-    """The actions offered on ``subject`` (pure: what the menu shows)."""
+def selection_action(uri: str, selected: types.Range) -> types.CodeAction:
+    """"Explain selection" for a non-empty selection."""
+    where = [{"uri": uri, "line": selected.start.line, "character": selected.start.character,
+              "end": {"line": selected.end.line, "character": selected.end.character}}]
+    return types.CodeAction(
+        title="Kodama: Explain selection", kind=KIND_EXPLAIN,
+        command=types.Command(title="Explain", command=EXPLAIN, arguments=where))
+
+
+def actions_for(subject: Subject | None, uri: str, selected: types.Range
+                ) -> list[types.CodeAction]:
+    """The actions offered at ``selected`` (pure: what the menu shows): Explain selection for a
+    selection; for the definition around its start, Explain, Generate docstring (when it has
+    none) and Generate tests."""
+    actions = [] if selected.start == selected.end else [selection_action(uri, selected)]
+    if subject is None:
+        return actions
+    line, character = selected.start.line, selected.start.character
     where = [{"uri": uri, "line": line, "character": character}]
-    label = f"{subject.kind} {subject.name}"
-    actions = [types.CodeAction(
+    label = f"{subject.kind} {subject.qualified_name}"
+    actions.append(types.CodeAction(
         title=f"Kodama: Explain {label}", kind=KIND_EXPLAIN,
-        command=types.Command(title="Explain", command=EXPLAIN, arguments=where))]
+        command=types.Command(title="Explain", command=EXPLAIN, arguments=where)))
     if subject.target.docstring is None:
         actions.append(types.CodeAction(
             title=f"Kodama: Generate docstring for {label}", kind=KIND_DOCSTRING,
@@ -65,21 +87,30 @@ def actions_for(subject: Subject, uri: str, line: int, character: int) -> list[t
     return actions
 
 
-def _where(server: KodamaServer, args: tuple[Any, ...]) -> tuple[SyntaxDocument, int]:
-    """The open document and offset a command's argument names; InvalidParams otherwise."""
+def _is_position(value: Any) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(value.get(k), int) and not isinstance(value.get(k), bool)
+        for k in ("line", "character"))
+
+
+def _where(server: KodamaServer, args: tuple[Any, ...]
+           ) -> tuple[SyntaxDocument, int, int | None]:
+    """The open document, offset and (for a selection) end offset a command's argument
+    names; InvalidParams otherwise."""
     arg = args[0] if len(args) == 1 else None
-    if not isinstance(arg, dict) or not isinstance(arg.get("uri"), str) or not all(
-            isinstance(arg.get(k), int) and not isinstance(arg.get(k), bool)
-            for k in ("line", "character")):
-        raise JsonRpcInvalidParams(
-            'expected one argument {"uri": string, "line": int, "character": int}')
+    if not isinstance(arg, dict) or not isinstance(arg.get("uri"), str) or not _is_position(
+            arg) or ("end" in arg and not _is_position(arg["end"])):
+        raise JsonRpcInvalidParams('expected one argument {"uri": string, "line": int, '
+                                   '"character": int} (optionally "end": {"line", "character"})')
     doc = server.documents.get(arg["uri"])
     if doc is None:
         raise JsonRpcInvalidParams(f"{arg['uri']} is not open in the editor")
     try:
-        return doc, doc.offset_at(arg["line"], arg["character"])
+        offset = doc.offset_at(arg["line"], arg["character"])
+        end = doc.offset_at(arg["end"]["line"], arg["end"]["character"]) if "end" in arg else None
     except PositionError as exc:
         raise JsonRpcInvalidParams(f"position outside {arg['uri']}: {exc}") from None
+    return doc, offset, end
 
 
 def _subject(server: KodamaServer, doc: SyntaxDocument, offset: int) -> Subject:
@@ -118,15 +149,15 @@ def register(server: KodamaServer) -> None:
             offset = doc.offset_at(start.line, start.character)
         except PositionError as exc:
             raise JsonRpcInvalidParams(f"range outside {doc.uri}: {exc}") from None
-        subject = subject_for(server, doc, offset)
-        if subject is None:
+        actions = actions_for(subject_for(server, doc, offset), doc.uri, params.range)
+        if not actions:
             return None
         only = params.context.only
-        actions = actions_for(subject, doc.uri, start.line, start.character)
         if only:
+            wanted = [str(getattr(kind, "value", kind)) for kind in only]
             actions = [a for a in actions if any(
-                str(a.kind).startswith(str(kind)) for kind in only)]
-        return actions
+                str(a.kind) == kind or str(a.kind).startswith(kind + ".") for kind in wanted)]
+        return actions or None
 
     async def run_task(name: str, job: Any) -> Any:
         """Run a command's job: errors become a message for the user, never a crash."""
@@ -146,10 +177,12 @@ def register(server: KodamaServer) -> None:
 
     @server.command(EXPLAIN)
     async def explain_command(*args: Any) -> dict[str, str] | None:
-        doc, offset = _where(server, args)
+        doc, offset, end = _where(server, args)
 
         async def job() -> dict[str, str]:
-            entry = server.explanations.request(_subject(server, doc, offset), "command")
+            code: Code = _subject(server, doc, offset) if end is None or end == offset else (
+                selection_for(server, doc, min(offset, end), max(offset, end)))
+            entry = server.explanations.request(code, "command")
             try:
                 await entry.finished.wait()
             except asyncio.CancelledError:
@@ -164,12 +197,12 @@ def register(server: KodamaServer) -> None:
 
     @server.command(DOCSTRING)
     async def docstring_command(*args: Any) -> bool:
-        doc, offset = _where(server, args)
+        doc, offset, _ = _where(server, args)
         return bool(await run_task("Generate docstring", _docstring(server, doc, offset)))
 
     @server.command(TESTS)
     async def tests_command(*args: Any) -> str | None:
-        doc, offset = _where(server, args)
+        doc, offset, _ = _where(server, args)
         result: str | None = await run_task("Generate tests", _tests(server, doc, offset))
         return result
 

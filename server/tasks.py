@@ -28,7 +28,7 @@ from kodama.model.context.index import WorkspaceIndex
 from kodama.model.errors import TaskError
 from kodama.model.tasks import explain
 from kodama.model.tasks.generate import ChatRequest, continued, prompt_ids
-from kodama.model.tasks.subject import Subject, content_key, subject_at
+from kodama.model.tasks.subject import Code, Selection, Subject, content_key, subject_at
 from kodama.server.progress import Progress
 from kodama.server.workspace import path_of_uri
 from kodama.syntax import docstrings
@@ -73,6 +73,15 @@ def subject_for(server: KodamaServer, doc: SyntaxDocument, offset: int) -> Subje
         path = file_path.name if file_path is not None else doc.uri
     return Subject(language=bare.language, path=path, target=bare.target, text=doc.text,
                    context=server.repository.snippets_for(doc, middle))
+
+
+def selection_for(server: KodamaServer, doc: SyntaxDocument, start: int, end: int) -> Selection:
+    """The selected code of ``doc``, with the repository definitions used around it."""
+    if doc.language is None:
+        raise TaskError("Kodama does not know this file's language")
+    path = server.repository.relative(doc.uri) or doc.uri.rsplit("/", 1)[-1]
+    return Selection(language=doc.language.id, path=path, text=doc.text, start=start, end=end,
+                     context=server.repository.snippets_for(doc, (start + end) // 2))
 
 
 async def generate(
@@ -135,7 +144,7 @@ async def generate(
 class Explanation:
     """One explanation, finished or being written."""
 
-    subject: Subject
+    subject: Code
     origin: Literal["hover", "command"]
     state: Literal["running", "done", "failed"] = "running"
     markdown: str = ""
@@ -154,18 +163,18 @@ class Explanations:
         self._entries: OrderedDict[str, Explanation] = OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def key(self, subject: Subject) -> str:
+    def key(self, subject: Code) -> str:
         """The cache key: what the model sees, and which model."""
         return content_key(subject, "explain", self.server.config.model.name)
 
-    def get(self, subject: Subject) -> Explanation | None:
+    def get(self, subject: Code) -> Explanation | None:
         """The explanation of ``subject`` (finished, running or failed), if any."""
         entry = self._entries.get(self.key(subject))
         if entry is not None:
             self._entries.move_to_end(self.key(subject))
         return entry
 
-    def request(self, subject: Subject, origin: Literal["hover", "command"]) -> Explanation:
+    def request(self, subject: Code, origin: Literal["hover", "command"]) -> Explanation:
         """The explanation of ``subject``: cached, running, or started now in the background.
 
         A hover-started explanation supersedes (cancels) other running hover-started ones:

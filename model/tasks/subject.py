@@ -60,6 +60,47 @@ class Subject:
         return self.target.name
 
 
+@dataclass(frozen=True)
+class Selection:
+    """A stretch of code the user selected (explained as it is, whatever it contains)."""
+
+    language: str
+    path: str
+    text: str
+    """The whole file."""
+    start: int
+    end: int
+    """Code-point offsets of the selection in :attr:`text`."""
+    context: tuple[Snippet, ...] = ()
+
+    @property
+    def code(self) -> str:
+        """The selected lines, dedented (a partial first line is taken from its start)."""
+        start = self.text.rfind("\n", 0, self.start) + 1
+        return textwrap.dedent(self.text[start:self.end].rstrip())
+
+    @property
+    def kind(self) -> str:
+        """Always ``selected code``."""
+        return "selected code"
+
+    @property
+    def name(self) -> str:
+        """``lines A–B`` (1-based), how the selection is named to the user and the model."""
+        first = self.text.count("\n", 0, self.start) + 1
+        last = self.text.count("\n", 0, max(self.start, self.end - 1)) + 1
+        return f"line {first}" if first == last else f"lines {first}–{last}"
+
+    @property
+    def qualified_name(self) -> str:
+        """Same as :attr:`name`."""
+        return self.name
+
+
+Code = Subject | Selection
+"""What can be explained: a definition or a selection."""
+
+
 def subject_at(language: str, text: str, offset: int, *, path: str,
                context: Sequence[Snippet] = ()) -> Subject | None:
     """The innermost function, method or class around code-point ``offset``; None outside."""
@@ -79,7 +120,7 @@ def shown_code(code: str, max_lines: int = MAX_CODE_LINES) -> str:
     return "\n".join([*head, f"    ... ({omitted} lines left out) ...", *tail])
 
 
-def context_block(subject: Subject, budget: int = CONTEXT_CHARS) -> str:
+def context_block(subject: Code, budget: int = CONTEXT_CHARS) -> str:
     """The repository definitions the code uses, as Markdown (empty when there are none)."""
     parts: list[str] = []
     used = 0
@@ -96,7 +137,7 @@ def context_block(subject: Subject, budget: int = CONTEXT_CHARS) -> str:
     return "\nDefinitions it uses from the repository:\n" + "\n".join(parts) + "\n"
 
 
-def values(subject: Subject) -> dict[str, str]:
+def values(subject: Code) -> dict[str, str]:
     """The placeholders every task template shares."""
     return {
         "kind": subject.kind, "name": subject.qualified_name, "language": subject.language,
@@ -105,7 +146,7 @@ def values(subject: Subject) -> dict[str, str]:
     }
 
 
-def content_key(subject: Subject, *extra: str) -> str:
+def content_key(subject: Code, *extra: str) -> str:
     """A key that changes whenever what the model would see changes (code, context, ``extra``)."""
     digest = hashlib.sha256()
     for part in (subject.language, subject.code, context_block(subject), *extra):

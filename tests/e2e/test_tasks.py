@@ -119,6 +119,23 @@ async def test_code_actions_generate_docstring_and_tests(
             context=types.CodeActionContext(diagnostics=[])))
         assert documented is not None
         assert not any("docstring" in a.title for a in documented), "it has one already"
+        selected = await client.text_document_code_action_async(types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            range=types.Range(types.Position(4, 0), types.Position(6, 0)),
+            context=types.CodeActionContext(diagnostics=[], only=[
+                types.CodeActionKind.RefactorRewrite])))
+        assert selected is not None
+        assert [a.title for a in selected] == ["Kodama: Generate docstring for function area"]
+        selected = await client.text_document_code_action_async(types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            range=types.Range(types.Position(4, 4), types.Position(6, 0)),
+            context=types.CodeActionContext(diagnostics=[])))
+        assert selected is not None and selected[0].title == "Kodama: Explain selection"
+        explain_selection = selected[0].command
+        assert explain_selection is not None
+        explained = await client.workspace_execute_command_async(types.ExecuteCommandParams(
+            command=explain_selection.command, arguments=explain_selection.arguments))
+        assert explained["markdown"].startswith("**selected code `lines 5–6`** · *Kodama*\n\n")
 
         commands = {a.title.split(" for ")[0]: a.command for a in actions
                     if isinstance(a, types.CodeAction)}
