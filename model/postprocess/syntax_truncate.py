@@ -3,11 +3,12 @@
 Rule: the whole document ``prefix + candidate + suffix`` is parsed with tree-sitter
 (:func:`kodama.syntax.analysis.error_rows`). When ``prefix + suffix`` parsed without errors,
 a candidate must parse without errors too; when it did not (an empty hole in the middle of a
-statement often does not), a candidate must have no more errors than it had and no ERROR node
-on the lines the completion writes. So an error elsewhere in the file does not block
+statement often does not), a candidate must have no more errors than it had, no ERROR node on
+the lines the completion writes, and none on a line that had none (the lines after the
+completion counted as they were before it). So an error elsewhere in the file does not block
 completions here, nor does a MISSING ``;`` the user is about to type, while a completion that
 leaves the hole broken — ``@`` completed with ``@route(…)``, a name followed by a second
-signature, a call closed too early (which removes the hole's error but breaks the line) — is
+signature, a call closed too early (which moves the hole's error to the next line) — is
 dropped. Candidates, the
 longest first: the whole completion, then cuts at the end of each line (last to first), then
 cuts of the first line at token boundaries. The first candidate that qualifies is returned;
@@ -41,7 +42,7 @@ from kodama.model.postprocess.common import (
     scanned_language,
 )
 from kodama.model.types import CompletionContext
-from kodama.syntax.analysis import count_errors, error_rows
+from kodama.syntax.analysis import error_rows
 
 __all__ = [
     "MAX_PARSES",
@@ -67,14 +68,14 @@ def syntax_truncate(ctx: CompletionContext, text: str) -> str:
     if not text.strip() or ctx.language is None:
         return text
     language: str = ctx.language
-    before = count_errors(language, ctx.prefix + ctx.suffix)
+    before = error_rows(language, ctx.prefix + ctx.suffix)
     if before is None:
         return text
     budget = parse_budget(len(ctx.prefix) + len(text) + len(ctx.suffix)) - 1
     ends = _EndRepair.for_unfinished(ctx, language) if before else None
     if ends is not None:
         budget -= 1
-        before = count_errors(language, ctx.prefix + ctx.suffix + ends.tail("")) or 0
+        before = error_rows(language, ctx.prefix + ctx.suffix + ends.tail("")) or []
     first_row = ctx.prefix.count("\n")
     for candidate in candidates(text):
         if budget <= 0:
@@ -84,19 +85,37 @@ def syntax_truncate(ctx: CompletionContext, text: str) -> str:
         rows = error_rows(language, ctx.prefix + candidate + ctx.suffix + tail)
         if rows is None:
             return text
-        if _acceptable(before, rows, first_row, first_row + candidate.count("\n")):
+        if _acceptable(before, rows, first_row, candidate.count("\n")):
             return candidate
     return ""
 
 
-def _acceptable(before: int, rows: list[tuple[int, int, bool]], first: int, last: int) -> bool:
-    """Whether a candidate with error ``rows``, written on rows ``first..last``, qualifies."""
-    after = len(rows)
-    if before == 0 or after == 0:
-        return after == 0
-    return after <= before and not any(
-        start <= last and end >= first for start, end, missing in rows if not missing
-    )
+def _error_lines(rows: list[tuple[int, int, bool]]) -> set[int]:
+    """The rows covered by ERROR nodes (MISSING nodes left out)."""
+    return {row for start, end, missing in rows if not missing for row in range(start, end + 1)}
+
+
+def _acceptable(before: list[tuple[int, int, bool]], rows: list[tuple[int, int, bool]],
+                first: int, added: int) -> bool:
+    """Whether a candidate qualifies: with error ``rows`` after it, written on rows
+    ``first..first + added`` (``added`` = its line breaks), given the hole's errors ``before``.
+
+    No more errors than before, none on the written rows, and none on a row that had none
+    before (rows after the completion shifted back by ``added``): a completion may leave the
+    file's other errors as they were, never move one to the next line.
+    """
+    if not before or not rows:
+        return not rows
+    if len(rows) > len(before):
+        return False
+    last = first + added
+    had = _error_lines(before)
+    for row in _error_lines(rows):
+        if first <= row <= last:
+            return False
+        if (row - added if row > last else row) not in had:
+            return False
+    return True
 
 
 class _EndRepair:

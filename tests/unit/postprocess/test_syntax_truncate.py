@@ -27,6 +27,14 @@ CASES: list[tuple[str, str, str | None, Mode, str, str]] = [
         "y = x + 1",
     ),
     ("py-cut-at-token", "x = foo(█)\n", "python", "single", "a, b +", "a, b"),
+    (
+        "py-call-closed-too-early-cut-at-token",
+        'app = Flask(\n    "name",\n    template_folder=█\n    static_folder="s",\n)\n',
+        "python",
+        "single",
+        '"templates", static_folder="static")  # the folder',
+        '"templates", static_folder="static"',
+    ),
     ("py-nothing-qualifies", "if x█:\n    pass\n", "python", "single", " ==", ""),
     ("py-valid-unchanged", "x = foo(█)\n", "python", "single", "a, b", "a, b"),
     (
@@ -108,7 +116,6 @@ def test_parses_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
 
     # The package exports the filter functions under their modules' names: fetch the module.
     module = importlib.import_module("kodama.model.postprocess.syntax_truncate")
-    monkeypatch.setattr(module, "count_errors", never_parses)
     monkeypatch.setattr(module, "error_rows", one_error)
     ctx = ctx_from_marked("def f():\n    █\n", "python", "multi")
     completion = "\n".join(f"    v{i} = compute({i}, {i + 1}, {i + 2})" for i in range(40))
@@ -134,7 +141,6 @@ def test_big_document_gets_fewer_parses(monkeypatch: pytest.MonkeyPatch) -> None
         return [(0, 0, False)] * never_parses(language, text)
 
     module = importlib.import_module("kodama.model.postprocess.syntax_truncate")
-    monkeypatch.setattr(module, "count_errors", never_parses)
     monkeypatch.setattr(module, "error_rows", one_error)
     filler = "x = 1\n" * 100_000  # 600 000 characters
     ctx = ctx_from_marked(filler + "def f():\n    █\n", "python", "multi")
