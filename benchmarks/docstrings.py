@@ -662,10 +662,17 @@ def run_repository(root: Path, args: argparse.Namespace, engine: Any,
                 record.answer = cand.original
             else:
                 started = time.perf_counter()
-                generation = run_chat(engine, docstring.request(subject))
+                generations: list[Any] = []
+
+                def ask(request: Any, generations: list[Any] = generations) -> str:
+                    generations.append(run_chat(engine, request))
+                    return str(generations[-1].text)
+
+                record.answer = docstring.full_answer(subject, ask)
                 record.generation_ms = (time.perf_counter() - started) * 1000
-                record.answer = generation.text
-                record.prompt_tokens, record.tokens = generation.prompt_tokens, generation.tokens
+                record.prompt_tokens = generations[0].prompt_tokens
+                record.tokens = sum(g.tokens for g in generations)
+                generation = generations[-1]
                 record.prefill_ms = generation.prefill_ms
                 record.decode_ms = generation.decode_ms
         except Exception as exc:  # recorded, the run goes on

@@ -220,8 +220,11 @@ async def _generate(server: KodamaServer, name: str, request: ChatRequest, title
 async def _docstring(server: KodamaServer, doc: SyntaxDocument, offset: int) -> bool:
     subject = _subject(server, doc, offset)
     convention = await asyncio.to_thread(server.docstring_convention)
-    answer = await _generate(server, "docstring", docstring.request(subject),
-                             f"documenting {subject.name}")
+    title = f"documenting {subject.name}"
+    answer = await _generate(server, "docstring", docstring.request(subject), title)
+    more = docstring.follow_up(subject, answer)
+    if more is not None:  # parameters or the return value left out: ask for them
+        answer = more[1] + await _generate(server, "docstring", more[0], title)
     body = docstring.body(subject, answer, convention)
     target = relocate(subject, doc.text)
     if target is None:

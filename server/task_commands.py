@@ -110,8 +110,8 @@ def run(args: argparse.Namespace, config: KodamaConfig) -> int:
         convention: str = config.tasks.docstring_style
         if convention == "auto":
             convention = convention_of(index)
-        edit = docstring.finish(subject, ask(docstring.request(subject), "docstring"),
-                                convention)
+        answer = docstring.full_answer(subject, lambda request: ask(request, "docstring"))
+        edit = docstring.finish(subject, answer, convention)
         after = text[:edit.start] + edit.new_text + text[edit.end:]
         if args.apply:
             path.write_text(after, encoding="utf-8")

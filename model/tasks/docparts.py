@@ -10,6 +10,7 @@ the convention is always followed and nothing is invented, whatever the model's 
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import re
 import textwrap
@@ -74,7 +75,8 @@ def _add(mapping: dict[str, str], name: str, desc: str) -> None:
 
 def parse(text: str) -> DocParts:
     """Read a docstring in any common convention (Google, NumPy, reST, JSDoc/Javadoc tags)."""
-    lines = textwrap.dedent("\n".join(_strip_wrapping(text))).splitlines()
+    # Docstring-style: the first line may start right after the quotes, the rest are indented.
+    lines = inspect.cleandoc("\n".join(_strip_wrapping(text))).splitlines()
     free: list[str] = []
     params: dict[str, str] = {}
     raises: dict[str, str] = {}

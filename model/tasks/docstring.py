@@ -10,6 +10,7 @@ writes the documentation only, and generation stops where it closes.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from kodama.model.errors import TaskError
@@ -117,6 +118,54 @@ def request(subject: Subject) -> ChatRequest:
                        prefill=doc.prefill, stop=stop_rule(doc))
 
 
+def _written(subject: Subject, answer: str) -> str:
+    """The answer up to where the documentation closes."""
+    cut = stop_rule(opening(subject))(answer)
+    return answer if cut is None else answer[:cut]
+
+
+def follow_up(subject: Subject, answer: str) -> tuple[ChatRequest, str] | None:
+    """A second request when the first answer left out parameters or the return value the code
+    has (small models often stop after the summary): the answer so far is given back to the
+    model with the next section started (``Args:`` and the first missing parameter, or
+    ``Returns:``; ``@param``/``@returns`` in block comments). Returns the request and the text
+    it adds before the model's new words, or None when nothing is missing (or the language
+    documents parameters in prose: Go, Rust).
+    """
+    doc = opening(subject)
+    if doc.closing is None:
+        return None
+    written = _written(subject, answer).rstrip()
+    parts = docparts.parse(doc.doc_start + written)
+    target = subject.target
+    missing = [p for p in target.parameters if p not in parts.params]
+    needs_return = target.returns_value and not parts.returns
+    if not parts.summary or not (missing or needs_return):
+        return None
+    if subject.language == "python":
+        indent = _body_indent(subject, _indent(target.signature.splitlines()[0]))
+        added = (f"\n\n{indent}Args:\n{indent}    {missing[0]}:" if missing
+                 else f"\n\n{indent}Returns:\n{indent}    ")
+    else:
+        indent = _indent(target.signature.splitlines()[0])
+        added = (f"\n{indent} * @param {missing[0]}" if missing
+                 else f"\n{indent} * @returns")
+    first = request(subject)
+    return ChatRequest(messages=first.messages, max_new_tokens=first.max_new_tokens,
+                       prefill=doc.prefill + written + added, stop=first.stop), written + added
+
+
+def full_answer(subject: Subject, ask: Callable[[ChatRequest], str]) -> str:
+    """The model's whole answer: :func:`request`, then the :func:`follow_up` if one is due;
+    ``ask`` runs one request and returns the text after its prefill."""
+    answer = ask(request(subject))
+    more = follow_up(subject, answer)
+    if more is None:
+        return answer
+    follow, written = more
+    return written + ask(follow)
+
+
 def body(subject: Subject, answer: str, convention: str = "google") -> str:
     """The documentation text (no quotes or comment markers) in the language's convention,
     with only the parameters, return value and exceptions the code has; ``answer`` is what the
@@ -124,9 +173,7 @@ def body(subject: Subject, answer: str, convention: str = "google") -> str:
 
     Raises TaskError when the answer holds no usable summary.
     """
-    doc = opening(subject)
-    cut = stop_rule(doc)(answer)
-    text = doc.doc_start + (answer if cut is None else answer[:cut])
+    text = opening(subject).doc_start + _written(subject, answer)
     if PLACEHOLDER.search(text):
         raise TaskError(f"the model copied the prompt's layout instead of documenting "
                         f"{subject.name!r}; nothing was changed")

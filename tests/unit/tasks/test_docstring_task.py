@@ -8,6 +8,7 @@ import pytest
 
 from kodama.model.errors import TaskError
 from kodama.model.tasks import docstring
+from kodama.model.tasks.generate import ChatRequest
 from kodama.model.tasks.subject import Subject, subject_at
 from kodama.syntax import docstrings
 from kodama.syntax.analysis import parses
@@ -75,3 +76,32 @@ def test_rust_and_javascript_openings() -> None:
     result = docstrings.apply(js, docstring.finish(sub, answer))
     assert result.startswith("/**\n * Add two numbers.\n *\n * @param a First.\n")
     assert parses("javascript", result)
+
+
+def test_a_summary_only_answer_is_followed_up_for_the_missing_sections() -> None:
+    text = "def scale(values, factor):\n    return [v * factor for v in values]\n"
+    sub = subject("python", text, "return")
+    asked: list[str] = []
+    answers = iter(["Scale every value.\n    \"\"\"\n", " the numbers.\n        factor: the"
+                    " multiplier.\n\n    Returns:\n        The scaled list.\n    \"\"\""])
+
+    def ask(request: ChatRequest) -> str:
+        asked.append(request.prefill)
+        return next(answers)
+
+    answer = docstring.full_answer(sub, ask)
+    assert len(asked) == 2
+    assert asked[1].endswith('    """Scale every value.\n\n    Args:\n        values:')
+    result = docstrings.apply(text, docstring.finish(sub, answer, "google"))
+    assert docstrings.targets("python", result)[0].docstring == (
+        "Scale every value.\n\nArgs:\n    values: The numbers.\n    factor: The multiplier.\n\n"
+        "Returns:\n    The scaled list.")
+
+
+def test_no_follow_up_when_nothing_is_missing_or_in_go() -> None:
+    text = "def f(a):\n    return a\n"
+    sub = subject("python", text, "return")
+    assert docstring.follow_up(sub, "Echo.\n\n    Args:\n        a: x.\n\n    Returns:\n"
+                                    "        a.\n    \"\"\"") is None
+    go = "package m\n\nfunc F(a int) int {\n\treturn a\n}\n"
+    assert docstring.follow_up(subject("go", go, "return"), "returns a.\nfunc") is None
