@@ -133,13 +133,40 @@ def complete(
     prompt = build_prompt(ctx, engine, engine.fim, settings.budget)
     rules = StopRules(ctx, max_lines=settings.max_lines)
     limit = settings.max_new_tokens_multi if ctx.mode == "multi" else settings.max_new_tokens_single
+    indent = _line_indent(ctx)
+
+    def stop(text: str) -> int | None:
+        skip = repeated_indent(indent, text)
+        cut = rules.check(text[skip:])
+        return None if cut is None else cut + skip
+
     generation = engine.generate(
-        prompt.ids, max_new_tokens=limit, stop=rules.check, cancel=cancel, cache_key=cache_key
+        prompt.ids, max_new_tokens=limit, stop=stop, cancel=cancel, cache_key=cache_key
     )
     if generation.reason == "cancelled":
         return Completion(text="", raw=generation.text, mode=ctx.mode, generation=generation)
-    text = postprocess(ctx, generation.text)
-    return Completion(text=text, raw=generation.text, mode=ctx.mode, generation=generation)
+    raw = generation.text
+    text = postprocess(ctx, raw[repeated_indent(indent, raw):])
+    return Completion(text=text, raw=raw, mode=ctx.mode, generation=generation)
+
+
+def _line_indent(ctx: CompletionContext) -> str:
+    """The cursor line's text before the cursor when it is only indentation, else ''."""
+    line = ctx.prefix[ctx.prefix.rfind("\n") + 1:]
+    return line if line and not line.strip() else ""
+
+
+def repeated_indent(indent: str, text: str) -> int:
+    """How much of ``text`` is the cursor line's indentation written again (0 if none).
+
+    With the cursor after the indentation of an empty line, models sometimes write that
+    indentation once more (typically at the end of a file, with nothing after the cursor);
+    kept, it would indent the first line twice as deep as the lines after it.
+    """
+    if not indent or not text.startswith(indent):
+        return 0
+    rest = text[len(indent):]
+    return len(indent) if rest[:1] and not rest[:1].isspace() else 0
 
 
 def complete_at(

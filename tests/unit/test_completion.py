@@ -79,3 +79,17 @@ def test_documents_without_a_tree_skip_syntax_checks() -> None:
     assert context_at(doc, offset).language is None
     result = complete_at(doc, offset, ScriptedEngine("2 +"), CompletionSettings())
     assert result.text == "2 +"
+
+
+def test_indentation_written_again_at_the_end_of_a_file_is_dropped() -> None:
+    doc, offset = doc_with_cursor('def any_close(xs, t):\n    """Two close?"""\n    █', "e.py")
+    engine = ScriptedEngine("    for a in xs:\n        if a < t:\n            return True\n"
+                            "    return False\n\n\ndef other():\n")
+    result = complete_at(doc, offset, engine, CompletionSettings())
+    assert result.mode == "multi"
+    assert result.text == ("for a in xs:\n        if a < t:\n            return True\n"
+                           "    return False")
+    assert result.raw.startswith("    for a"), "the raw text is what the model wrote"
+    # A deliberate deeper first line after an indented cursor is not touched.
+    doc, offset = doc_with_cursor("x = [\n    █\n]\n", "f.py")
+    assert complete_at(doc, offset, ScriptedEngine("  1,\n"), CompletionSettings()).text == "  1,"
