@@ -4,6 +4,7 @@ the tests need, and checked to parse."""
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -107,17 +108,30 @@ TEST_PATTERNS = {
 """What a test looks like in each framework (an answer without one is not a test)."""
 
 
+def valid(language: str, code: str) -> bool:
+    """Whether ``code`` parses: tree-sitter's grammar, and for Python the compiler's too
+    (tree-sitter accepts inconsistent indentation that Python rejects)."""
+    if parses(language, code) is False:
+        return False
+    if language == "python":
+        try:
+            ast.parse(code)
+        except (SyntaxError, ValueError):
+            return False
+    return True
+
+
 def complete_part(language: str, code: str) -> str:
     """``code`` if it parses; otherwise the longest run of its leading top-level chunks that
     does (an answer cut by the token budget loses its unfinished last test, not all of them)."""
-    if parses(language, code) is not False:
+    if valid(language, code):
         return code
     lines = code.split("\n")
     starts = [i for i, line in enumerate(lines) if i and line[:1] not in ("", " ", "\t", ")",
                                                                             "}", "]")]
     for start in reversed(starts):
         head = "\n".join(lines[:start]).rstrip()
-        if head and parses(language, head) is not False:
+        if head and valid(language, head):
             return head
     return code
 
@@ -163,7 +177,7 @@ def finish(request: TestRequest, answer: str) -> TestResult:
             raise TaskError(f"the model only repeated existing tests of "
                             f"{subject.qualified_name!r}; nothing was changed")
     text = testlayout.merge(request.plan, request.existing, code)
-    if parses(subject.language, text) is False:
+    if not valid(subject.language, text):
         raise TaskError(f"the generated tests for {subject.qualified_name!r} do not parse; "
                         "nothing was changed")
     return TestResult(path=request.plan.path, exists=request.plan.exists, before=before, text=text)

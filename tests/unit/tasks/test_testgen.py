@@ -88,3 +88,13 @@ def test_the_editors_unsaved_text_of_the_test_file_is_used(tmp_path: Path) -> No
     request = testgen.prepare(subject, tmp_path, source, open_text=lambda _p: unsaved)
     result = testgen.finish(request, "def test_new():\n    assert Cart().total([1]) == 1\n")
     assert "def test_unsaved" in result.text and result.before == unsaved
+
+
+def test_python_the_compiler_rejects_is_not_written(tmp_path: Path) -> None:
+    subject, source = repo(tmp_path)
+    request = testgen.prepare(subject, tmp_path, source, open_text=lambda _p: None)
+    answer = ("def test_sum():\n    assert Cart().total([2, 3]) == 5\n\n\n"
+              "def test_bad():\n    x = 1\n      y = 2\n")
+    assert parses("python", answer), "tree-sitter alone accepts this indentation"
+    result = testgen.finish(request, answer)
+    assert "test_sum" in result.text and "test_bad" not in result.text
