@@ -35,6 +35,7 @@ import json
 import math
 import os
 import random
+import re
 import resource
 import signal
 import subprocess
@@ -155,8 +156,29 @@ def build_program(prompt: str, code: str, entry_point: str) -> Solution:
         prompt_defs = _top_level_defs(ast.parse(prompt))
         kept = keep_definitions(code, prompt_defs | {entry_point})
         return Solution(prompt.rstrip("\n") + "\n\n\n" + kept + "\n", kept, "function")
+    first = next((line for line in code.splitlines() if line.strip()), "")
+    if first[:1].isspace():  # the body as it follows the prompt (the chat path's prefill)
+        code = function_body(code)
+        return Solution(prompt + code.strip("\n") + "\n", code, "body")
     body = textwrap.indent(textwrap.dedent(code).strip("\n"), body_indent(prompt))
     return Solution(prompt + body + "\n", body, "body")
+
+
+_KEPT_TOP_LEVEL = re.compile(r"(?:async\s+def|def|class|import|from)\b|@")
+
+
+def function_body(code: str) -> str:
+    """``code`` without its top-level statements other than definitions and imports (with
+    the indented lines under them): the example usage and test calls models add after a
+    function (``# Test cases`` / ``print(f(...))``) would run before the tests, or break them."""
+    kept: list[str] = []
+    keeping = True
+    for line in code.splitlines():
+        if line.strip() and not line[:1].isspace():
+            keeping = bool(_KEPT_TOP_LEVEL.match(line))
+        if keeping:
+            kept.append(line)
+    return "\n".join(kept).rstrip()
 
 
 def check_program(solution: str, test: str, entry_point: str) -> str:
@@ -436,9 +458,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--max-lines", type=int, default=60,
                         help="complete mode: line budget of the completion (default 60)")
     parser.add_argument("--json", type=Path, help="also write every problem's outcome here")
+    parser.add_argument("--rescore", type=Path, metavar="JSON",
+                        help="no model: read the answers of an earlier chat-mode --json output "
+                             "again (with the current reading) and run the tests")
     args = parser.parse_args(argv)
 
     problems = load_problems()
+    if args.rescore is not None:
+        return rescore(args, problems)
     chosen = select_problems(list(problems), limit=args.limit, sample=args.sample,
                              seed=args.seed)
     from kodama.model.completion import CompletionSettings
@@ -506,6 +533,30 @@ def main(argv: Sequence[str] | None = None) -> int:
             "wall_s": round(wall, 1), "results": [asdict(r) for r in results],
         }, indent=2) + "\n", encoding="utf-8")
         log(f"wrote {args.json}")
+    return 0
+
+
+def rescore(args: argparse.Namespace, problems: Mapping[str, Mapping[str, Any]]) -> int:
+    """Run the tests again on the answers of an earlier chat-mode run (no model)."""
+    earlier = json.loads(args.rescore.read_text(encoding="utf-8"))
+    if earlier.get("mode") != "chat":
+        raise SystemExit("--rescore reads chat-mode results only")
+    results: list[Result] = []
+    for old in earlier["results"]:
+        problem = problems[old["task_id"]]
+        solution = build_program(problem["prompt"], old["answer"], problem["entry_point"])
+        run = run_program(check_program(solution.program, problem["test"],
+                                        problem["entry_point"]), timeout=args.timeout)
+        results.append(Result(
+            task_id=old["task_id"], passed=run.passed, status=run.status, shape=solution.shape,
+            completion=solution.code, answer=old["answer"], error=run.error,
+            tokens=old["tokens"], ms=old["ms"], reason=old["reason"], raw_passed=None,
+            mode=None))
+    label = (f"Kodama chat path, {earlier['model']} model, {earlier['quantization']} "
+             f"({earlier['threads']} threads), greedy (answers of {args.rescore.name} read again)")
+    print("## HumanEval pass@1 (chat mode, rescored)\n")
+    print(render_table(results, label=label,
+                       reference=PUBLISHED if earlier["model"] == "default" else {}))
     return 0
 
 

@@ -284,3 +284,12 @@ def test_a_missing_data_set_names_the_install_command(monkeypatch: pytest.Monkey
 def test_block_end_stops_where_the_code_block_closes() -> None:
     assert block_end("    return 1") is None
     assert block_end("    return 1\n```\nThis returns one.") == len("    return 1")
+
+
+def test_a_body_that_follows_the_prompt_loses_the_examples_after_it() -> None:
+    answer = ("    return sorted(numbers)[0]\n\n# Test cases\nprint(first([3, 1]))\n"
+              "for x in range(3):\n    print(x)\n\ndef helper():\n    return 1\n")
+    solution = build_program(PROMPT, answer, ENTRY)
+    assert solution.shape == "body"
+    assert "print(" not in solution.program and "def helper():" in solution.program
+    assert solution.program.startswith(PROMPT + "    return sorted(numbers)[0]\n")
