@@ -5,7 +5,8 @@ Rule: the whole document ``prefix + candidate + suffix`` is parsed with tree-sit
 a candidate must parse without errors too; when it did not (an empty hole in the middle of a
 statement often does not), a candidate must have no more errors than it had, no ERROR node on
 the lines the completion writes, and none on a line that had none (the lines after the
-completion counted as they were before it). So an error elsewhere in the file does not block
+completion counted as they were before it); when the hole's own lines (the cursor's and its
+neighbours) hold all the ERROR nodes, the completion must leave none (MISSING ones aside). So an error elsewhere in the file does not block
 completions here, nor does a MISSING ``;`` the user is about to type, while a completion that
 leaves the hole broken — ``@`` completed with ``@route(…)``, a name followed by a second
 signature, a call closed too early (which moves the hole's error to the next line) — is
@@ -110,6 +111,8 @@ def _acceptable(before: list[tuple[int, int, bool]], rows: list[tuple[int, int, 
         return False
     last = first + added
     had = _error_lines(before)
+    if had and all(first - 1 <= row <= first + 1 for row in had):
+        return not _error_lines(rows)  # the hole was the only error: mend it (MISSING aside)
     for row in _error_lines(rows):
         if first <= row <= last:
             return False

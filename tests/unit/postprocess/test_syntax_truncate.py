@@ -33,7 +33,7 @@ CASES: list[tuple[str, str, str | None, Mode, str, str]] = [
         "python",
         "single",
         '"templates", static_folder="static")  # the folder',
-        '"templates", static_folder="static"',
+        '"templates",',
     ),
     ("py-nothing-qualifies", "if x█:\n    pass\n", "python", "single", " ==", ""),
     ("py-valid-unchanged", "x = foo(█)\n", "python", "single", "a, b", "a, b"),
