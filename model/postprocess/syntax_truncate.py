@@ -2,15 +2,15 @@
 
 Rule: the whole document ``prefix + candidate + suffix`` is parsed with tree-sitter
 (:func:`kodama.syntax.analysis.error_rows`). When ``prefix + suffix`` parsed without errors,
-a candidate must parse without errors too; when it did not (an empty hole in the middle of a
+a candidate must parse without errors too. When it did not (an empty hole in the middle of a
 statement often does not), a candidate must have no more errors than it had, no ERROR node on
 the lines the completion writes, and none on a line that had none (the lines after the
 completion counted as they were before it); when the hole's own lines (the cursor's and its
-neighbours) hold all the ERROR nodes, the completion must leave none (MISSING ones aside). So an error elsewhere in the file does not block
-completions here, nor does a MISSING ``;`` the user is about to type, while a completion that
-leaves the hole broken — ``@`` completed with ``@route(…)``, a name followed by a second
-signature, a call closed too early (which moves the hole's error to the next line) — is
-dropped. Candidates, the
+neighbours) hold all the ERROR nodes, the completion must leave none (MISSING ones aside).
+So an error elsewhere in the file does not block completions here, nor does a MISSING ``;``
+the user is about to type, while a completion that leaves the hole broken — ``@`` completed
+with ``@route(…)``, a name followed by a second signature, a call closed too early (which
+moves the hole's error to the next line) — is dropped. Candidates, the
 longest first: the whole completion, then cuts at the end of each line (last to first), then
 cuts of the first line at token boundaries. The first candidate that qualifies is returned;
 when none does, the completion becomes ``''``. Parsing is bounded (files may have thousands of
