@@ -652,8 +652,7 @@ def run_repository(root: Path, args: argparse.Namespace, engine: Any,
         if index is not None and context is not None:
             index.update(cand.path, text)  # the index holds the stripped file
             context.forget(cand.path)
-            start = len(text.encode("utf-8")[:bare.target.start_byte].decode("utf-8", "replace"))
-            snippets = context.snippets(cand.path, text, start + len(bare.code) // 2)
+            snippets = context.snippets(cand.path, text, bare.middle)
         subject = subject_at("python", text, cand.offset, path=cand.path, context=snippets)
         assert subject is not None
         record.snippets = len(snippets)

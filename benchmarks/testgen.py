@@ -821,10 +821,7 @@ def generate_all(args: argparse.Namespace, copy: Path,
             record.reason = record.error = "no subject at the definition"
             done.append((record, None))
             continue
-        start = len(text.encode("utf-8")[:bare.target.start_byte].decode("utf-8", "replace"))
-        snippets = context.snippets(cand.path, text, start + len(bare.code) // 2)
-        subject = subject_at("python", text, offset, path=cand.path, context=snippets)
-        assert subject is not None
+        subject = replace(bare, context=context.snippets(cand.path, text, bare.middle))
         try:
             request = testgen.prepare(subject, copy, source, open_text=lambda _p: None)
         except TaskError as exc:

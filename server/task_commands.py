@@ -8,6 +8,7 @@ of the file's project (indexed like the server does, cached on disk), generating
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import difflib
 import sys
 from collections.abc import Callable
@@ -82,10 +83,8 @@ def run(args: argparse.Namespace, config: KodamaConfig) -> int:
     index = WorkspaceIndex(root, max_files=config.context.max_files)
     print(f"indexing {root} …", file=sys.stderr)
     index.build()
-    start = len(text.encode("utf-8")[:bare.target.start_byte].decode("utf-8", "replace"))
-    snippets = RepositoryContext(index).snippets(rel, text, start + len(bare.code) // 2)
-    subject = subject_at(spec.id, text, offset, path=rel, context=snippets)
-    assert subject is not None
+    subject = dataclasses.replace(
+        bare, context=RepositoryContext(index).snippets(rel, text, bare.middle))
 
     from kodama.model.engine import Engine  # imports torch: only once the input is known good
     from kodama.model.loader import load_model

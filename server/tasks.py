@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import logging
 import threading
@@ -57,30 +58,31 @@ class _AnyOf:
         return any(event.is_set() for event in self._events)
 
 
+def _display_path(server: KodamaServer, doc: SyntaxDocument) -> str:
+    """Repository-relative path of ``doc``, else its file name, else its URI."""
+    path = server.repository.relative(doc.uri)
+    if path is not None:
+        return path
+    file_path = path_of_uri(doc.uri)
+    return file_path.name if file_path is not None else doc.uri
+
+
 def subject_for(server: KodamaServer, doc: SyntaxDocument, offset: int) -> Subject | None:
     """The definition around ``offset`` of ``doc``, with the repository definitions it uses."""
     if doc.language is None:
         return None
-    bare = subject_at(doc.language.id, doc.text, offset, path="")
+    bare = subject_at(doc.language.id, doc.text, offset, path=_display_path(server, doc))
     if bare is None:
         return None
-    # Context for the middle of the definition: the provider looks at the lines around it.
-    start = len(doc.text.encode("utf-8")[:bare.target.start_byte].decode("utf-8", "replace"))
-    middle = min(len(doc.text), start + len(bare.code) // 2)
-    path = server.repository.relative(doc.uri)
-    if path is None:
-        file_path = path_of_uri(doc.uri)
-        path = file_path.name if file_path is not None else doc.uri
-    return Subject(language=bare.language, path=path, target=bare.target, text=doc.text,
-                   context=server.repository.snippets_for(doc, middle))
+    return dataclasses.replace(bare, context=server.repository.snippets_for(doc, bare.middle))
 
 
 def selection_for(server: KodamaServer, doc: SyntaxDocument, start: int, end: int) -> Selection:
     """The selected code of ``doc``, with the repository definitions used around it."""
     if doc.language is None:
         raise TaskError("Kodama does not know this file's language")
-    path = server.repository.relative(doc.uri) or doc.uri.rsplit("/", 1)[-1]
-    return Selection(language=doc.language.id, path=path, text=doc.text, start=start, end=end,
+    return Selection(language=doc.language.id, path=_display_path(server, doc), text=doc.text,
+                     start=start, end=end,
                      context=server.repository.snippets_for(doc, (start + end) // 2))
 
 
@@ -166,13 +168,6 @@ class Explanations:
     def key(self, subject: Code) -> str:
         """The cache key: what the model sees, and which model."""
         return content_key(subject, "explain", self.server.config.model.name)
-
-    def get(self, subject: Code) -> Explanation | None:
-        """The explanation of ``subject`` (finished, running or failed), if any."""
-        entry = self._entries.get(self.key(subject))
-        if entry is not None:
-            self._entries.move_to_end(self.key(subject))
-        return entry
 
     def request(self, subject: Code, origin: Literal["hover", "command"]) -> Explanation:
         """The explanation of ``subject``: cached, running, or started now in the background.

@@ -40,6 +40,15 @@ class Subject:
         return textwrap.dedent(data[start:self.target.end_byte].decode("utf-8", "replace"))
 
     @property
+    def middle(self) -> int:
+        """Code-point offset of the middle of the definition in :attr:`text` (where repository
+        context is asked for: the provider looks at the lines around it)."""
+        data = self.text.encode("utf-8")
+        start = len(data[:self.target.start_byte].decode("utf-8", "replace"))
+        end = len(data[:self.target.end_byte].decode("utf-8", "replace"))
+        return (start + end) // 2
+
+    @property
     def qualified_name(self) -> str:
         """``Class.method`` for a method, the plain name otherwise."""
         if self.kind != "method":

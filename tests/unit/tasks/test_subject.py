@@ -39,3 +39,11 @@ def test_long_definitions_lose_their_middle() -> None:
     shown = shown_code(code, max_lines=30)
     assert shown.startswith("x0 = 0\n") and shown.endswith("x399 = 399")
     assert "lines left out" in shown and len(shown.splitlines()) == 31
+
+
+def test_middle_is_the_code_point_middle_of_the_definition() -> None:
+    text = "é = 'ü'\n\n\ndef f(a):\n    return a\n"
+    subject = subject_at("python", text, text.index("return"), path="m.py")
+    assert subject is not None
+    start, end = text.index("def f"), len(text) - 1
+    assert subject.middle == (start + end) // 2
