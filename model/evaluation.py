@@ -46,11 +46,11 @@ from typing import Any, Literal, Protocol
 import tree_sitter
 
 from kodama.model.completion import CompletionSettings, TextGenerator, complete
-from kodama.model.context.ignore import Ignorer
 from kodama.model.types import CompletionContext, Snippet
 from kodama.syntax import languages
 from kodama.syntax.analysis import completion_mode, load_query, parses
 from kodama.syntax.document import SyntaxDocument
+from kodama.syntax.ignore import Ignorer
 from kodama.syntax.languages import LanguageSpec
 
 HoleKind = Literal["single", "multi"]
@@ -98,7 +98,7 @@ def walk_repository(root: Path) -> list[SourceFile]:
     """The repository's source files in a deterministic (sorted) order.
 
     Only files of languages with a tree-sitter grammar; skipped: hidden folders, what the
-    workspace index skips (``kodama.model.context.ignore``: build, vendored and environment
+    workspace index skips (``kodama.syntax.ignore``: build, vendored and environment
     folders, every ``.gitignore``), files over :data:`MAX_FILE_BYTES`, binary or non-UTF-8
     files, generated and minified files.
     """

@@ -65,7 +65,7 @@ from typing import Literal, get_args
 
 import tree_sitter
 
-from kodama.model.context.ignore import Ignorer
+from kodama.syntax.ignore import Ignorer
 
 from . import languages
 

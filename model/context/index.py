@@ -36,8 +36,8 @@ from typing import Any
 import tree_sitter
 
 from kodama.model.context.bm25 import BM25, tokenize
-from kodama.model.context.ignore import CODE_EXTENSIONS, Ignorer
 from kodama.syntax import languages, tags
+from kodama.syntax.ignore import CODE_EXTENSIONS, Ignorer
 from kodama.syntax.languages import GrammarUnavailableError, LanguageSpec
 from kodama.syntax.tags import Definition, Import
 

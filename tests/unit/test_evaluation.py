@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from kodama.model.completion import CompletionSettings, Generation
-from kodama.model.context.ignore import Ignorer
 from kodama.model.evaluation import (
     Hole,
     HoleSet,
@@ -36,6 +35,7 @@ from kodama.model.prompt import Budget, FimFormat
 from kodama.model.types import Snippet
 from kodama.syntax.analysis import completion_mode
 from kodama.syntax.document import SyntaxDocument
+from kodama.syntax.ignore import Ignorer
 from kodama.syntax.languages import detect
 
 PYTHON = '''"""Shapes and their areas: DOCSTRINGWORD."""
