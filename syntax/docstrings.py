@@ -26,6 +26,7 @@ repository uses.
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
 import re
 import textwrap
@@ -234,8 +235,12 @@ def _parsed(
     return query, src, parser.parse(src).root_node
 
 
+@functools.lru_cache(maxsize=4)
 def _analyse(language: str, text: str) -> _File | None:
-    """Parse *text* and find its targets; None for a language without grammar or query."""
+    """Parse *text* and find its targets; None for a language without grammar or query.
+
+    Cached for the last few texts: an editor asks for code actions at every cursor move and
+    for hovers, on the same document text (~7 ms per analysis of a 1000-line file)."""
     parsed = _parsed(language, text)
     if parsed is None:
         return None
