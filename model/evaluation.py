@@ -331,7 +331,8 @@ def _block_body(spec: LanguageSpec, doc: SyntaxDocument,
 
 
 def _multi_cuts(source: SourceFile, doc: SyntaxDocument, spec: LanguageSpec,
-                tree: tree_sitter.Tree, literals: _Literals) -> list[_Cut]:
+                tree: tree_sitter.Tree, literals: _Literals,
+                max_lines: int = MULTI_MAX_LINES) -> list[_Cut]:
     query = load_query("blocks", spec.id)
     if query is None:
         return []
@@ -343,7 +344,7 @@ def _multi_cuts(source: SourceFile, doc: SyntaxDocument, spec: LanguageSpec,
             continue
         first, last = body
         code_lines = sum(1 for i in range(first, last + 1) if lines.line_text(i).strip())
-        if code_lines < MULTI_MIN_LINES or last - first + 1 > MULTI_MAX_LINES:
+        if code_lines < MULTI_MIN_LINES or last - first + 1 > max_lines:
             continue
         text = lines.line_text(first)
         if _comment_line(spec, text.strip()):
@@ -361,10 +362,12 @@ def _multi_cuts(source: SourceFile, doc: SyntaxDocument, spec: LanguageSpec,
     return [cuts[k] for k in sorted(cuts)]
 
 
-def find_candidates(source: SourceFile, *, multi: bool = True) -> FileCandidates:
+def find_candidates(source: SourceFile, *, multi: bool = True,
+                    max_block_lines: int = MULTI_MAX_LINES) -> FileCandidates:
     """Every single-line and (with ``multi``) multi-line hole position of ``source``, in a
     deterministic order. Multi-line positions cost a parse each: skip them when only looking
-    for eligible files."""
+    for eligible files. Block bodies are at most ``max_block_lines`` lines (fine-tuning asks
+    for longer ones than the evaluation)."""
     spec = languages.get(source.language)
     found = FileCandidates(source)
     if spec is None:
@@ -377,7 +380,7 @@ def find_candidates(source: SourceFile, *, multi: bool = True) -> FileCandidates
     literals = _literals(spec, tree, doc)
     found.single = _single_cuts(source, doc, spec, tree, literals)
     if multi:
-        found.multi = _multi_cuts(source, doc, spec, tree, literals)
+        found.multi = _multi_cuts(source, doc, spec, tree, literals, max_block_lines)
     return found
 
 

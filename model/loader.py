@@ -200,13 +200,15 @@ def load_model(
     dtype: DtypeChoice = "auto",
     progress: ProgressFn | None = None,
     threads: int | None = None,
+    adapter: Path | None = None,
 ) -> LoadedModel:
     """Load the model ``spec`` names (see :func:`resolve`) with its tokenizer, ready to generate.
 
     Presets and GGUF files are converted into Kodama's cache on first use (progress reports
     each stage), later loads read the cached folder. ``dtype="auto"`` is bfloat16 when the CPU
     has bf16 instructions, else float32. ``threads`` sets torch's intra-op thread count. Every
-    failure is a ModelLoadError that says what was tried and what to do.
+    failure is a ModelLoadError that says what was tried and what to do. ``adapter`` is a
+    folder ``kodama fine-tune`` wrote: it is merged into the weights (no cost per token).
     """
     if dtype not in ("auto", "bfloat16", "float32"):
         raise ValueError(f"dtype must be 'auto', 'bfloat16' or 'float32', not {dtype!r}")
@@ -235,6 +237,17 @@ def load_model(
             tokenizer = AutoTokenizer.from_pretrained(folder, **kwargs)
     except Exception as error:
         raise ModelLoadError(_failure_message(spec, source, folder, error)) from error
+    if adapter is not None:
+        from kodama.model.finetune.train import apply_trained
+
+        try:
+            model = apply_trained(model, adapter)
+        except Exception as error:
+            raise ModelLoadError(
+                f"could not apply the fine-tuned adapter {adapter} to {name}: {error}. "
+                "Roll back with `kodama adapters rollback PATH` or set model.adapter to none."
+            ) from error
+        name = f"{name} + {adapter.parent.name if adapter.name == 'best' else adapter.name}"
     model.eval()
     seconds = time.perf_counter() - started
     actual = str(model.dtype).removeprefix("torch.")

@@ -96,6 +96,7 @@ def create_server(config: KodamaConfig, *, load_model: bool = True) -> KodamaSer
     @server.feature(types.INITIALIZE)
     def initialize(params: types.InitializeParams) -> None:
         server.repository.set_root(params)
+        server.model.root = server.repository.root
         options: Any = params.initialization_options
         if options is None:
             return

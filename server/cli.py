@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kodama.server import eval_command, task_commands
+from kodama.server import eval_command, finetune_command, task_commands
 from kodama.server.config import QUANTIZATION_NAMES, KodamaConfig, describe, from_env, merge, nest
 from kodama.server.version import VERSION
 
@@ -32,13 +32,15 @@ Start here:
   kodama docstring app.py:30        show the docstring Kodama would add (--apply writes it)
   kodama tests app.py:30            show the tests Kodama would write (--apply writes them)
   kodama serve                      the language server for your editor (stdio)
+  kodama fine-tune .                train on this repository; installed only if better
 """
 
 CONFIG_EPILOG = "settings (also via initializationOptions, camelCase accepted):\n" + "\n".join(
     f"  {key:<34} default {default}" for key, default, _ in describe()
 ) + """
 
-environment: KODAMA_MODEL, KODAMA_DTYPE, KODAMA_THREADS, KODAMA_QUANTIZATION, KODAMA_LOG_LEVEL,
+environment: KODAMA_MODEL, KODAMA_DTYPE, KODAMA_THREADS, KODAMA_QUANTIZATION, KODAMA_ADAPTER,
+KODAMA_LOG_LEVEL,
 KODAMA_CACHE_DIR
 """
 
@@ -54,6 +56,9 @@ def _model_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, metavar="N", help="CPU threads for inference")
     parser.add_argument("--quantization", choices=QUANTIZATION_NAMES,
                         help="weight-only quantisation for decoding (default: int8)")
+    parser.add_argument("--adapter", metavar="auto|none|PATH",
+                        help="fine-tuned adapter: auto (the one installed for the repository), "
+                             "none, or a folder (default: auto)")
     parser.add_argument("--log-level", choices=["debug", "info", "warning", "error"],
                         help="log detail on stderr (default: info)")
 
@@ -98,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     eval_command.add_parser(sub)
     task_commands.add_parsers(sub, _model_flags)
+    finetune_command.add_parsers(sub, _model_flags)
 
     sub.add_parser("version", help="print the version")
     return parser
@@ -111,7 +117,9 @@ def config_from_args(args: argparse.Namespace, errors: list[str]) -> KodamaConfi
         "model.dtype": getattr(args, "dtype", None),
         "model.threads": getattr(args, "threads", None),
         "model.quantization": getattr(args, "quantization", None),
+        "model.adapter": getattr(args, "adapter", None),
         "log_level": getattr(args, "log_level", None),
+        **finetune_command.fine_tune_values(args),
     }
     merged: KodamaConfig = merge(config, nest({k: v for k, v in flat.items() if v is not None}),
                                  errors)
@@ -239,6 +247,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return eval_command.run(args, config)
         if args.command in task_commands.TASKS:
             return task_commands.run(args, config)
+        if args.command == "fine-tune":
+            return finetune_command.run(args, config)
+        if args.command == "adapters":
+            return finetune_command.run_adapters(args)
     except KeyboardInterrupt:
         return 130
     except (OSError, ValueError) as exc:

@@ -34,6 +34,10 @@ class ModelConfig:
     """Weights' number format: ``auto`` picks bfloat16 on CPUs with fast bf16 units."""
     threads: int | None = None
     """CPU threads for inference; None lets torch decide (all cores)."""
+    adapter: str = "auto"
+    """Fine-tuned adapter applied to the model: ``auto`` uses the one ``kodama fine-tune``
+    installed for the workspace (and picks up a newer one without a restart), ``none`` uses the
+    base model, or the path of an adapter folder."""
     quantization: QuantizationName = "int8"
     """Weight-only quantisation of the linear layers: ``int8`` halves the weights' memory and
     speeds up decoding (prefill still runs in bf16); ``int4`` (groups of 32) reads half as many
@@ -90,6 +94,59 @@ class TasksConfig:
 
 
 @dataclass(frozen=True)
+class FineTuneConfig:
+    """``kodama fine-tune``: how the model learns a repository (every value has a flag)."""
+
+    method: Literal["lora", "top", "full"] = "lora"
+    """What is trained: ``lora`` adapters on every linear layer (small, the default), the
+    ``top`` layers only, or ``full`` (all parameters; needs ~8× the model's size in memory)."""
+    lora_rank: int = 16
+    """Rank of the LoRA matrices."""
+    lora_alpha: int = 32
+    """LoRA scaling numerator (the update is scaled by alpha / rank)."""
+    dropout: float = 0.05
+    """Dropout on the LoRA input (``lora``) or the model's own dropout (``top``, ``full``)."""
+    top_layers: int = 4
+    """Decoder layers trained from the top, with method ``top``."""
+    optimizer: Literal["adamw", "sgd"] = "adamw"
+    """Optimiser."""
+    learning_rate: float | None = None
+    """Peak learning rate; None picks one for the method (lora 5e-4, top 1e-4, full 2e-5)."""
+    warmup: float = 0.06
+    """Share of the steps spent warming the learning rate up (linear), then a cosine decay."""
+    weight_decay: float = 0.1
+    """AdamW weight decay."""
+    sequence_tokens: int = 512
+    """Tokens per packed training sequence."""
+    batch_size: int = 1
+    """Sequences per forward pass."""
+    gradient_accumulation: int = 4
+    """Forward passes per optimiser step (effective batch = batch_size × this × processes)."""
+    epochs: float | None = None
+    """Passes over the training data; None scales to the data: 3 for tiny repositories, down
+    to 1, and always within ``max_minutes``."""
+    max_steps: int | None = None
+    """Hard cap on optimiser steps (None: from epochs and the time budget)."""
+    max_minutes: float = 40.0
+    """Training time budget: the step count is planned from a measured step so training ends
+    within it (0 = no budget)."""
+    eval_every: int | None = None
+    """Validation every this many steps; None: about 8 times per run."""
+    patience: int = 3
+    """Stop after this many validations without a better validation loss."""
+    seed: int = 0
+    """Seed of the split, the examples, their order and the evaluation holes."""
+    test_fraction: float = 0.1
+    """Share of files held out for the before/after test (never trained on)."""
+    validation_fraction: float = 0.05
+    """Share of files used for the validation loss (early stopping)."""
+    holes: int = 100
+    """Completion holes in the test files for the before/after evaluation."""
+    install: Literal["better", "always", "never"] = "better"
+    """Install the adapter when it beats the base model on the test holes, always, or never."""
+
+
+@dataclass(frozen=True)
 class KodamaConfig:
     """The whole configuration."""
 
@@ -97,6 +154,7 @@ class KodamaConfig:
     completion: CompletionConfig = field(default_factory=CompletionConfig)
     context: ContextConfig = field(default_factory=ContextConfig)
     tasks: TasksConfig = field(default_factory=TasksConfig)
+    fine_tune: FineTuneConfig = field(default_factory=FineTuneConfig)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     """Level of the server's log (on stderr and in the editor's output panel)."""
 
@@ -106,6 +164,7 @@ ENV_VARS: dict[str, str] = {
     "KODAMA_DTYPE": "model.dtype",
     "KODAMA_THREADS": "model.threads",
     "KODAMA_QUANTIZATION": "model.quantization",
+    "KODAMA_ADAPTER": "model.adapter",
     "KODAMA_LOG_LEVEL": "log_level",
 }
 """Environment variables and the configuration key each one sets."""
@@ -150,6 +209,16 @@ def _convert(value: Any, hint: Any, key: str) -> Any:
         if number < 0 or (isinstance(value, float) and value != number):
             raise ValueError(f"{key}: expected a whole number ≥ 0, got {value!r}")
         return number
+    if hint is float:
+        if isinstance(value, bool):
+            raise ValueError(f"{key}: expected a number, got {value!r}")
+        try:
+            real = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{key}: expected a number, got {value!r}") from None
+        if not real >= 0 or real == float("inf"):
+            raise ValueError(f"{key}: expected a finite number ≥ 0, got {value!r}")
+        return real
     if hint is str:
         if not isinstance(value, str) or not value.strip():
             raise ValueError(f"{key}: expected a non-empty string, got {value!r}")

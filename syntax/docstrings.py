@@ -520,6 +520,19 @@ def python_docstrings(text: str) -> list[str]:
     return [doc for doc in map(_python_text, strings) if doc is not None]
 
 
+def python_docstring_spans(text: str) -> list[tuple[int, int]]:
+    """Code-point ranges ``[start, end)`` of every docstring literal of a Python file (quotes
+    included), in source order; fine-tuning turns them into docstring↔code examples."""
+    parsed = _parsed("python", text)
+    if parsed is None:
+        return []
+    query, src, root = parsed
+    strings = sorted(languages.captures(query, root).get("docstring", []),
+                     key=lambda n: n.start_byte)
+    return [(len(src[: n.start_byte].decode("utf-8", "replace")),
+             len(src[: n.end_byte].decode("utf-8", "replace"))) for n in strings]
+
+
 # ------------------------------------------------------------------- conventions
 _NUMPY_RE = re.compile(
     r"^[ \t]*(?:Parameters|Other Parameters|Returns|Yields|Receives|Raises|Warns|Attributes"

@@ -1,4 +1,5 @@
-"""Which files of a repository to index: ``.gitignore`` rules, default skips, caps.
+"""Which files of a repository to index: ``.gitignore`` and ``.kodamaignore`` rules, default
+skips, caps.
 
 A small implementation of gitignore patterns (no dependency): ``#`` comments, ``!`` negation,
 a trailing ``/`` for directories only, patterns with a ``/`` anchored to their ``.gitignore``'s
@@ -13,6 +14,7 @@ from pathlib import Path
 
 __all__ = [
     "CODE_EXTENSIONS",
+    "IGNORE_FILES",
     "SKIP_DIRS",
     "IgnoreRule",
     "Ignorer",
@@ -27,6 +29,10 @@ SKIP_DIRS = frozenset({
     "vendored", "_vendor", "third-party", "external", "out", "htmlcov",
 })
 """Folders never indexed (version control, dependencies, virtual environments, build output)."""
+
+IGNORE_FILES = (".gitignore", ".kodamaignore")
+"""Files of ignore rules read in every folder: git's, then Kodama's own (same syntax; what it
+names is neither indexed for context nor trained on; ``!`` can take back a git-ignored path)."""
 
 CODE_EXTENSIONS = frozenset({
     ".rb", ".php", ".kt", ".kts", ".swift", ".cs", ".scala", ".lua", ".sh", ".m", ".mm",
@@ -133,15 +139,18 @@ class Ignorer:
         self._per_dir: dict[str, list[IgnoreRule]] = {}
 
     def rules_of(self, folder: str) -> list[IgnoreRule]:
-        """The rules of ``folder``'s own ``.gitignore`` (cached)."""
+        """The rules of ``folder``'s own ``.gitignore`` and ``.kodamaignore``, in that order
+        (cached)."""
         rules = self._per_dir.get(folder)
         if rules is None:
-            path = self.root / folder / ".gitignore" if folder else self.root / ".gitignore"
-            try:
-                text = path.read_text(encoding="utf-8", errors="replace")
-            except OSError:
-                text = ""
-            rules = parse_gitignore(text, folder)
+            rules = []
+            for name in IGNORE_FILES:
+                path = self.root / folder / name if folder else self.root / name
+                try:
+                    text = path.read_text(encoding="utf-8", errors="replace")
+                except OSError:
+                    continue
+                rules += parse_gitignore(text, folder)
             self._per_dir[folder] = rules
         return rules
 

@@ -37,7 +37,7 @@ import tree_sitter
 
 from kodama.model.context.bm25 import BM25, tokenize
 from kodama.syntax import languages, tags
-from kodama.syntax.ignore import CODE_EXTENSIONS, Ignorer
+from kodama.syntax.ignore import CODE_EXTENSIONS, IGNORE_FILES, Ignorer
 from kodama.syntax.languages import GrammarUnavailableError, LanguageSpec
 from kodama.syntax.tags import Definition, Import
 
@@ -485,7 +485,7 @@ class WorkspaceIndex:
         with self._lock:
             self._overlay.pop(path, None)
             self._texts.pop(path, None)
-        if path.endswith("/.gitignore") or path == ".gitignore":
+        if posixpath.basename(path) in IGNORE_FILES:
             self.ignorer.forget(posixpath.dirname(path))
             return False
         if not self.accepts(path):

@@ -1,0 +1,1 @@
+"""Fine-tuning the model on the user's repository (kodama fine-tune)."""

@@ -1,0 +1,617 @@
+"""The installed LoRA adapters of ``kodama fine-tune``: one set per repository, in Kodama's cache.
+
+Layout under ``<cache>/adapters/<repo key>/`` (see :func:`repo_key`)::
+
+    versions/<version>/              one complete adapter: its files plus kodama-adapter.json
+    versions/.incoming-<v>-<pid>/    an install in progress: never read, cleaned up later
+    current.json                     {"version": v, "history": [older versions, newest last]}
+
+An install copies the adapter into an ``.incoming-*`` folder and fsyncs it, renames the folder
+into ``versions/`` in one step, and only then swaps the pointer (a temporary file, fsync,
+``os.replace``): a crash at any point leaves the previous adapter current and usable.
+
+Readers check a version cheaply (every recorded file present with its recorded size) and fall
+back along the pointer's history when it names a version that is missing or damaged;
+:meth:`AdapterStore.verify` does the full SHA-256 check. Writers (install, rollback, uninstall,
+prune) are meant to run one at a time, from the fine-tune command; readers (current, versions,
+stamp, verify) are safe at any moment, from any process. Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import itertools
+import json
+import logging
+import os
+import re
+import shutil
+import stat
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from kodama.model.weights import cache_root
+
+logger = logging.getLogger(__name__)
+
+METADATA_NAME = "kodama-adapter.json"
+"""The record inside each version folder: the caller's metadata plus version, root, files."""
+
+POINTER_NAME = "current.json"
+"""The pointer naming a repository's current version and the history before it."""
+
+_VERSIONS = "versions"
+_INCOMING = ".incoming-"
+_DELETING = ".deleting-"
+_POINTER_TMP = ".current-"
+_VERSION_RE = re.compile(r"(\d{8}-\d{6})(?:-(\d+))?")
+_SHA256_RE = re.compile(r"[0-9a-f]{64}")
+_STALE_AFTER_S = 24 * 3600.0
+_CHUNK = 1 << 20
+_PUBLISH_ATTEMPTS = 100
+
+
+def repo_key(root: Path) -> str:
+    """The store's folder name for a repository: ``<sanitised folder name>-<12 hex of SHA-256>``.
+
+    The hash is over the resolved path, so two checkouts with the same folder name differ.
+    """
+    resolved = root.resolve()
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", resolved.name)[:64] or "repo"
+    digest = hashlib.sha256(str(resolved).encode("utf-8", "surrogateescape")).hexdigest()
+    return f"{name}-{digest[:12]}"
+
+
+@dataclass(frozen=True)
+class Installed:
+    """One complete installed adapter version of a repository."""
+
+    root: str
+    """The repository's resolved path."""
+    version: str
+    """The version name, ``YYYYmmdd-HHMMSS`` (UTC) with a ``-N`` suffix when that was taken."""
+    path: Path
+    """The folder holding the adapter files (and ``kodama-adapter.json``)."""
+    meta: dict[str, Any] = field(repr=False)
+    """The stored metadata: the caller's plus ``version``, ``root``, ``installed_at``,
+    ``files`` (relative path -> SHA-256) and ``sizes`` (relative path -> bytes)."""
+
+
+@dataclass(frozen=True)
+class _Pointer:
+    version: str
+    history: list[str]
+
+
+@dataclass(frozen=True)
+class _State:
+    """What a repository's pointer amounts to once missing or damaged versions are skipped."""
+
+    present: bool
+    """Whether a pointer file exists (readable or not)."""
+    corrupt: bool
+    """Whether the pointer file could not be read or parsed."""
+    current: Installed | None
+    history: list[str]
+    """The versions before ``current``, newest last."""
+
+
+class AdapterStore:
+    """The installed adapters of every repository, under one base folder."""
+
+    def __init__(self, base: Path | None = None) -> None:
+        """Use ``base``, by default ``<Kodama's cache>/adapters``."""
+        self.base = base if base is not None else cache_root() / "adapters"
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def install(self, root: Path, source: Path, meta: Mapping[str, Any]) -> Installed:
+        """Install the adapter files of folder ``source`` as ``root``'s new current version.
+
+        Atomic: until the pointer is swapped at the very end, the previous version stays
+        current, and an interrupted install leaves only an ``.incoming-*`` folder that no reader
+        looks at and the next install removes. ``meta`` must be JSON-serialisable; the keys
+        ``version``, ``root``, ``installed_at``, ``files`` and ``sizes`` are set by the store.
+        A top-level ``kodama-adapter.json`` in ``source`` is not copied.
+
+        Raises ValueError when ``source`` is not a folder of regular files, TypeError when
+        ``meta`` cannot be written as JSON, OSError when the copy or the pointer fails.
+        """
+        record: dict[str, Any] = dict(meta)
+        json.dumps(record)  # fail before touching the disk when JSON cannot hold it
+        files = _source_files(source)
+        key_dir = self._key_dir(root)
+        versions_dir = key_dir / _VERSIONS
+        versions_dir.mkdir(parents=True, exist_ok=True)
+        _clean_leftovers(key_dir, _POINTER_TMP)
+        _clean_leftovers(versions_dir, _INCOMING, _DELETING)
+        now = datetime.now(UTC)
+        version, incoming = _claim(versions_dir, now.strftime("%Y%m%d-%H%M%S"))
+        published: Path | None = None
+        try:
+            hashes: dict[str, str] = {}
+            sizes: dict[str, int] = {}
+            folders = {incoming}
+            for file, rel in files:
+                target = incoming / rel
+                if target.parent not in folders:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    folders.update(p for p in target.parents if incoming in p.parents)
+                sizes[rel], hashes[rel] = _copy_file(file, target)
+            record.update(
+                version=version,
+                root=str(root.resolve()),
+                installed_at=now.isoformat(timespec="seconds"),
+                files=hashes,
+                sizes=sizes,
+            )
+            _write_json(incoming / METADATA_NAME, record)
+            for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
+                _fsync_dir(folder)
+            published, version = _publish(incoming, versions_dir, version, record)
+            _fsync_dir(versions_dir)
+            state = self._state(root, ignore=version)
+            history = list(state.history)
+            if state.current is not None:
+                history.append(state.current.version)
+            self._write_pointer(key_dir, version, history)
+        except BaseException:
+            if published is None:
+                _remove_tree(incoming)
+            else:
+                pointer, _ = _read_pointer(key_dir / POINTER_NAME)
+                if pointer is None or pointer.version != version:
+                    _discard(published)
+            raise
+        return Installed(str(root.resolve()), version, published, record)
+
+    def rollback(self, root: Path, *, to: str | None = None) -> Installed | None:
+        """Make an earlier version current again and return it.
+
+        Without ``to``: the newest complete version in the history before the current one; the
+        version rolled back from stays on disk but leaves the history, so repeated rollbacks
+        walk further back. Returns None, changing nothing, when there is nothing to roll back to.
+
+        With ``to``: that version, which must be complete on disk (ValueError otherwise). When
+        it is in the history, the history is cut back to what came before it, as above; when it
+        is not (a version rolled back from, or any other one on disk), the current version goes
+        onto the history as an install would put it. Naming the current version changes nothing.
+        """
+        state = self._state(root)
+        key_dir = self._key_dir(root)
+        if to is None:
+            if state.current is None:
+                return None
+            for index in range(len(state.history) - 1, -1, -1):
+                earlier = self._load_version(root, state.history[index])
+                if earlier is not None:
+                    self._write_pointer(key_dir, earlier.version, state.history[:index])
+                    return earlier
+            return None
+        target = self._load_version(root, to) if _is_version(to) else None
+        if target is None:
+            raise ValueError(f"no complete adapter version {to!r} is installed for {root}")
+        if state.current is not None and state.current.version == to:
+            return state.current
+        if to in state.history:
+            history = state.history[: len(state.history) - 1 - state.history[::-1].index(to)]
+        else:
+            history = list(state.history)
+            if state.current is not None:
+                history.append(state.current.version)
+        self._write_pointer(key_dir, to, history)
+        return target
+
+    def uninstall(self, root: Path) -> bool:
+        """Remove ``root``'s pointer, so no adapter is current; the versions stay on disk until
+        :meth:`prune`. Returns whether an adapter was current."""
+        state = self._state(root)
+        key_dir = self._key_dir(root)
+        try:
+            (key_dir / POINTER_NAME).unlink()
+        except FileNotFoundError:
+            return False
+        _fsync_dir(key_dir)
+        return state.current is not None
+
+    def prune(self, root: Path, keep: int = 3) -> list[str]:
+        """Delete the complete versions that are neither current nor among the ``keep`` newest of
+        the history; return the deleted versions, oldest first.
+
+        Deletes nothing while the pointer is unreadable (it could not tell what to keep).
+        """
+        if keep < 0:
+            raise ValueError(f"keep must be 0 or more, not {keep}")
+        state = self._state(root)
+        if state.corrupt:
+            logger.warning("not pruning the adapters of %s: their pointer is unreadable", root)
+            return []
+        protected = set(state.history[-keep:]) if keep else set()
+        if state.current is not None:
+            protected.add(state.current.version)
+        removed: list[str] = []
+        for installed in self.versions(root):
+            if installed.version not in protected:
+                _discard(installed.path)
+                removed.append(installed.version)
+        history = [v for v in state.history if v not in removed]
+        if state.current is not None and history != state.history:
+            self._write_pointer(self._key_dir(root), state.current.version, history)
+        return removed
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def current(self, root: Path) -> Installed | None:
+        """``root``'s current adapter, or None when none is installed.
+
+        Checks cheaply that every recorded file is there with its recorded size; when the
+        pointer names a version that is missing or damaged, falls back to the newest complete
+        version of its history (and when the pointer itself is unreadable, to the newest
+        complete version on disk), with a warning. Never raises.
+        """
+        try:
+            return self._state(root).current
+        except Exception as exc:
+            logger.warning("cannot read the installed adapter of %s: %s", root, exc, exc_info=True)
+            return None
+
+    def versions(self, root: Path) -> list[Installed]:
+        """``root``'s complete versions on disk, oldest first (current or not)."""
+        versions_dir = self._key_dir(root) / _VERSIONS
+        try:
+            names = [p.name for p in versions_dir.iterdir() if _is_version(p.name)]
+        except FileNotFoundError:
+            return []
+        found = (self._load_version(root, name) for name in sorted(names, key=_version_key))
+        return [installed for installed in found if installed is not None]
+
+    def verify(self, installed: Installed) -> str | None:
+        """Check every file of ``installed`` against its recorded size and SHA-256.
+
+        Returns a message naming the first problem, or None when the adapter is intact.
+        """
+        entries = _entries(installed.meta, installed.version)
+        if entries is None:
+            return f"{installed.path}: the adapter's record is not valid"
+        if not (installed.path / METADATA_NAME).is_file():
+            return f"{installed.path / METADATA_NAME}: missing"
+        for rel, (size, digest) in sorted(entries.items()):
+            file = installed.path / rel
+            try:
+                actual = file.stat().st_size
+                if actual != size:
+                    return f"{file}: {actual} bytes where {size} were installed"
+                if _sha256(file) != digest:
+                    return f"{file}: its SHA-256 differs from the installed file's"
+            except FileNotFoundError:
+                return f"{file}: missing"
+            except OSError as exc:
+                return f"{file}: unreadable ({exc})"
+        return None
+
+    def stamp(self, root: Path) -> str | None:
+        """A cheap token that changes whenever ``root``'s pointer is replaced or removed (None
+        when there is none): compare it to notice a new install without reading anything."""
+        try:
+            st = os.stat(self._key_dir(root) / POINTER_NAME)
+        except FileNotFoundError:
+            return None
+        except Exception as exc:
+            logger.warning("cannot read the adapter pointer of %s: %s", root, exc)
+            return None
+        return f"{st.st_ino}:{st.st_mtime_ns}:{st.st_size}"
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _key_dir(self, root: Path) -> Path:
+        return self.base / repo_key(root)
+
+    def _load_version(self, root: Path, version: str) -> Installed | None:
+        return _load(str(root.resolve()), self._key_dir(root) / _VERSIONS / version)
+
+    def _state(self, root: Path, *, ignore: str | None = None) -> _State:
+        """Read the pointer and skip what is missing or damaged; ``ignore`` is never current."""
+        pointer_file = self._key_dir(root) / POINTER_NAME
+        pointer, corrupt = _read_pointer(pointer_file)
+        if corrupt:
+            found = [i for i in self.versions(root) if i.version != ignore]
+            if found:
+                logger.warning(
+                    "using the newest complete adapter %s of %s instead", found[-1].version, root
+                )
+            return _State(True, True, found[-1] if found else None, [])
+        if pointer is None:
+            return _State(False, False, None, [])
+        chain = [*pointer.history, pointer.version]
+        for index in range(len(chain) - 1, -1, -1):
+            if chain[index] == ignore:
+                continue
+            installed = self._load_version(root, chain[index])
+            if installed is not None:
+                if index != len(chain) - 1:
+                    logger.warning(
+                        "adapter version %s of %s is missing or incomplete; using %s",
+                        pointer.version,
+                        root,
+                        installed.version,
+                    )
+                return _State(True, False, installed, chain[:index])
+        logger.warning("no complete adapter version of %s is left (%s)", root, pointer_file)
+        return _State(True, False, None, [])
+
+    def _write_pointer(self, key_dir: Path, version: str, history: list[str]) -> None:
+        """Replace the pointer atomically: a temporary file, fsync, ``os.replace``."""
+        unique: list[str] = []
+        for name in reversed(history):
+            if name != version and name not in unique:
+                unique.append(name)
+        unique.reverse()
+        tmp = key_dir / f"{_POINTER_TMP}{threading.get_ident()}-{os.getpid()}.tmp"
+        try:
+            _write_json(tmp, {"version": version, "history": unique})
+            os.replace(tmp, key_dir / POINTER_NAME)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
+        _fsync_dir(key_dir)
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def _is_version(name: str) -> bool:
+    return _VERSION_RE.fullmatch(name) is not None
+
+
+def _version_key(name: str) -> tuple[str, int]:
+    match = _VERSION_RE.fullmatch(name)
+    assert match is not None
+    return match[1], int(match[2] or 0)
+
+
+def _read_pointer(path: Path) -> tuple[_Pointer | None, bool]:
+    """The pointer, or None; and whether the file exists but cannot be used."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None, False
+    except OSError as exc:
+        logger.warning("cannot read the adapter pointer %s: %s", path, exc)
+        return None, True
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        logger.warning("the adapter pointer %s is not valid JSON: %s", path, exc)
+        return None, True
+    version = data.get("version") if isinstance(data, dict) else None
+    history = data.get("history", []) if isinstance(data, dict) else None
+    if (
+        not isinstance(version, str)
+        or not _is_version(version)
+        or not isinstance(history, list)
+        or not all(isinstance(v, str) and _is_version(v) for v in history)
+    ):
+        logger.warning("the adapter pointer %s does not name a version", path)
+        return None, True
+    return _Pointer(version, [v for v in history if v != version]), False
+
+
+def _entries(meta: Mapping[str, Any], version: str) -> dict[str, tuple[int, str]] | None:
+    """The recorded files of a version's metadata (path -> size, SHA-256); None if invalid."""
+    files = meta.get("files")
+    sizes = meta.get("sizes")
+    if meta.get("version") != version or not isinstance(files, dict) or not isinstance(sizes, dict):
+        return None
+    if set(files) != set(sizes):
+        return None
+    entries: dict[str, tuple[int, str]] = {}
+    for rel, digest in files.items():
+        size = sizes[rel]
+        if not isinstance(digest, str) or not _SHA256_RE.fullmatch(digest):
+            return None
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            return None
+        if not _safe_relpath(rel):
+            return None
+        entries[rel] = (size, digest)
+    return entries
+
+
+def _safe_relpath(rel: object) -> bool:
+    if not isinstance(rel, str) or not rel or "\\" in rel or rel == METADATA_NAME:
+        return False
+    path = PurePosixPath(rel)
+    return not path.is_absolute() and all(part not in ("", ".", "..") for part in rel.split("/"))
+
+
+def _load(root: str, folder: Path) -> Installed | None:
+    """The version in ``folder`` when it is complete (cheap check: files and sizes), else None."""
+    try:
+        meta = json.loads((folder / METADATA_NAME).read_bytes())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(meta, dict):
+        return None
+    entries = _entries(meta, folder.name)
+    if entries is None:
+        return None
+    for rel, (size, _) in entries.items():
+        try:
+            st = (folder / rel).stat()
+        except OSError:
+            return None
+        if not stat.S_ISREG(st.st_mode) or st.st_size != size:
+            return None
+    return Installed(root, folder.name, folder, meta)
+
+
+def _source_files(source: Path) -> list[tuple[Path, str]]:
+    """Every file under ``source`` with its relative POSIX path, in a stable order."""
+    if not source.is_dir():
+        raise ValueError(f"{source} is not a folder of adapter files")
+
+    def fail(exc: OSError) -> None:
+        raise exc
+
+    found: list[tuple[Path, str]] = []
+    for dirpath, dirnames, filenames in os.walk(source, onerror=fail):
+        folder = Path(dirpath)
+        for name in dirnames:
+            if (folder / name).is_symlink():
+                raise ValueError(f"{folder / name}: linked folders cannot be installed")
+        dirnames.sort()
+        for name in sorted(filenames):
+            file = folder / name
+            rel = file.relative_to(source).as_posix()
+            if rel == METADATA_NAME:
+                continue
+            if not _safe_relpath(rel):
+                raise ValueError(f"{file}: its name cannot be stored portably")
+            if not stat.S_ISREG(file.stat().st_mode):
+                raise ValueError(f"{file} is not a regular file")
+            found.append((file, rel))
+    if not found:
+        raise ValueError(f"{source} holds no adapter files")
+    return found
+
+
+def _copy_file(source: Path, target: Path) -> tuple[int, str]:
+    """Copy one file and fsync it; return its size and SHA-256."""
+    digest = hashlib.sha256()
+    size = 0
+    with source.open("rb") as src, target.open("xb") as dst:
+        while chunk := src.read(_CHUNK):
+            digest.update(chunk)
+            dst.write(chunk)
+            size += len(chunk)
+        dst.flush()
+        os.fsync(dst.fileno())
+    return size, digest.hexdigest()
+
+
+def _sha256(file: Path) -> str:
+    digest = hashlib.sha256()
+    with file.open("rb") as f:
+        while chunk := f.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _write_json(path: Path, data: Mapping[str, Any]) -> None:
+    text = json.dumps(data, indent=2) + "\n"
+    with path.open("w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a folder's entries durable (best effort: not every system can fsync a folder)."""
+    if os.name == "nt":
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _claim(versions_dir: Path, stamp: str) -> tuple[str, Path]:
+    """A free version name for ``stamp`` and the ``.incoming-*`` folder made for it."""
+    for n in itertools.count():
+        version = stamp if n == 0 else f"{stamp}-{n}"
+        if os.path.lexists(versions_dir / version):
+            continue
+        incoming = versions_dir / f"{_INCOMING}{version}-{os.getpid()}"
+        try:
+            incoming.mkdir()
+        except FileExistsError:
+            continue
+        return version, incoming
+    raise AssertionError("unreachable")
+
+
+def _publish(
+    incoming: Path, versions_dir: Path, version: str, record: dict[str, Any]
+) -> tuple[Path, str]:
+    """Rename ``incoming`` into place, taking the next free name if another install took it."""
+    stamp = _VERSION_RE.fullmatch(version)
+    assert stamp is not None
+    n = int(stamp[2] or 0)
+    for _ in range(_PUBLISH_ATTEMPTS):
+        target = versions_dir / version
+        try:
+            os.rename(incoming, target)
+            return target, version
+        except OSError as exc:
+            if not isinstance(exc, FileExistsError) and exc.errno != errno.ENOTEMPTY:
+                raise
+        while os.path.lexists(versions_dir / version):
+            n += 1
+            version = f"{stamp[1]}-{n}"
+        record["version"] = version
+        _write_json(incoming / METADATA_NAME, record)
+    raise FileExistsError(f"no free version name for the adapter in {versions_dir}")
+
+
+def _clean_leftovers(folder: Path, *prefixes: str) -> None:
+    """Remove what interrupted writers left in ``folder`` (names ``<prefix>...-<pid>``)."""
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        name = entry.name.removesuffix(".tmp")
+        if not name.startswith(prefixes):
+            continue
+        pid = name.rsplit("-", 1)[-1]
+        try:
+            age = time.time() - entry.lstat().st_mtime
+        except OSError:
+            continue
+        if age > _STALE_AFTER_S or not (pid.isdigit() and _pid_alive(int(pid))):
+            logger.info("removing %s, left by an interrupted adapter install", entry)
+            _remove_tree(entry)
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    if os.name == "nt":
+        return True  # no harmless probe there: the age rule cleans up
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OverflowError:
+        return False
+    except OSError:
+        return True  # exists, someone else's
+    return True
+
+
+def _remove_tree(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
+def _discard(version_dir: Path) -> None:
+    """Delete a version folder, first renaming it out of the readers' sight."""
+    doomed = version_dir.with_name(f"{_DELETING}{version_dir.name}-{time.time_ns()}-{os.getpid()}")
+    try:
+        os.rename(version_dir, doomed)
+    except OSError:
+        doomed = version_dir
+    _remove_tree(doomed)

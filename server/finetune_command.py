@@ -1,0 +1,629 @@
+"""``kodama fine-tune PATH`` and ``kodama adapters``: learn a repository, measure, install.
+
+The run, in order (each stage prints what it found; a run folder in Kodama's cache keeps
+everything needed to resume):
+
+1. data: :func:`kodama.model.finetune.data.collect`, the split, the examples, packed;
+2. plan: one measured training step sizes the run to ``fine_tune.max_minutes``
+   (``--dry-run`` stops here with the statistics and the estimate);
+3. the base model on completion holes of the test files (``kodama eval``'s holes, repository
+   context from the other files) — cached, so a resumed run does not redo it;
+4. training (:func:`kodama.model.finetune.train.train`), resumable;
+5. the tuned model on the same holes, and the test loss of both;
+6. the report (Markdown, JSON, PNG) and the install decision
+   (:func:`kodama.model.finetune.report.decide`); the install is atomic
+   (:class:`kodama.model.finetune.store.AdapterStore`) and a running ``kodama serve`` picks it up.
+
+Run under ``accelerate launch`` the same code trains with several processes; the main process
+alone evaluates, writes and installs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import gc
+import gzip
+import hashlib
+import json
+import math
+import resource
+import shutil
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from kodama.model.evaluation import (
+    Hole,
+    HoleResult,
+    HoleSet,
+    RunResult,
+    evaluate,
+    paired_exact,
+    pick_holes,
+    summarize,
+)
+from kodama.model.finetune import data as fdata
+from kodama.model.finetune.report import decide, markdown, picture
+from kodama.model.finetune.store import AdapterStore, Installed, repo_key
+from kodama.server.config import FineTuneConfig, KodamaConfig, describe
+
+EXIT_INTERRUPTED = 130
+
+
+# ------------------------------------------------------------------------ parsers
+def _flag(key: str) -> str:
+    return "--" + key.replace("_", "-")
+
+
+def add_parsers(subparsers: Any, model_flags: Any) -> None:
+    """``fine-tune`` (every ``fine_tune.*`` setting is a flag) and ``adapters``."""
+    parser = subparsers.add_parser(
+        "fine-tune", help="train the model on a repository and install it when it is better",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=(
+            "Fine-tune the completion model on the repository at PATH, on this machine.\n\n"
+            "Files named in .gitignore or .kodamaignore, vendored, generated, binary and huge\n"
+            "files, lock files and anything that looks like a secret are never trained on.\n"
+            "Whole files are held out for testing; the base and the tuned model complete the\n"
+            "same holes in them, and the adapter is installed only when it is better.\n"
+            "`kodama serve` then uses it for that repository (no restart needed)."),
+        epilog=("examples:\n"
+                "  kodama fine-tune . --dry-run        data statistics and time estimate\n"
+                "  kodama fine-tune .                  train, compare, install if better\n"
+                "  kodama fine-tune . --resume         continue an interrupted run\n"
+                "  kodama adapters rollback .          go back to the previous adapter\n"
+                "  accelerate launch -m kodama.server.cli fine-tune .   several processes/GPUs"),
+    )
+    parser.add_argument("path", type=Path, metavar="PATH", help="the repository's root folder")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="print the data statistics and the estimated time, do not train")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the last interrupted run of this repository")
+    parser.add_argument("--fresh", action="store_true",
+                        help="start from the base model even when an adapter is installed "
+                             "(default: continue from it, on what changed)")
+    parser.add_argument("--no-install", action="store_true",
+                        help="measure and report, but do not install (same as --install never)")
+    parser.add_argument("--report-dir", type=Path, metavar="DIR",
+                        help="also copy the report (Markdown, JSON, PNG) here")
+    model_flags(parser)
+    defaults = FineTuneConfig()
+    hints = {f.name: f.type for f in dataclasses.fields(FineTuneConfig)}
+    for key, default, doc in describe(defaults):
+        kwargs: dict[str, Any] = {"dest": f"fine_tune.{key}", "metavar": key.upper(),
+                                  "help": f"{doc} (default {default})"}
+        choices = _literal_choices(str(hints[key]))
+        if choices:
+            kwargs["choices"] = choices
+            kwargs.pop("metavar")
+        parser.add_argument(_flag(key), **kwargs)
+
+    adapters = subparsers.add_parser(
+        "adapters", help="list, roll back or remove the adapters installed for a repository")
+    adapters.add_argument("action", choices=["list", "rollback", "remove"])
+    adapters.add_argument("path", type=Path, metavar="PATH", help="the repository's root folder")
+    adapters.add_argument("--to", metavar="VERSION", help="rollback: this version")
+
+
+def _literal_choices(hint: str) -> list[str]:
+    if "Literal[" not in hint:
+        return []
+    inner = hint.split("Literal[", 1)[1].split("]", 1)[0]
+    return [part.strip().strip("'\"") for part in inner.split(",")]
+
+
+def fine_tune_values(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``fine_tune.*`` flags given on the command line (for the configuration tree)."""
+    values = {key: value for key, value in vars(args).items()
+              if key.startswith("fine_tune.") and value is not None}
+    if getattr(args, "no_install", False):
+        values["fine_tune.install"] = "never"
+    return values
+
+
+# ------------------------------------------------------------------------ adapters
+def run_adapters(args: argparse.Namespace) -> int:
+    """``kodama adapters list|rollback|remove PATH``."""
+    root = Path(args.path).resolve()
+    store = AdapterStore()
+    current = store.current(root)
+    if args.action == "list":
+        versions = store.versions(root)
+        if not versions:
+            print(f"no adapter installed for {root}")
+            return 0
+        for item in versions:
+            mark = "*" if current is not None and item.version == current.version else " "
+            tuned = item.meta.get("results", {}).get("tuned", {})
+            base = item.meta.get("results", {}).get("base", {})
+            print(f"{mark} {item.version}  exact {tuned.get('exact_count', '?')}/"
+                  f"{tuned.get('holes', '?')} (base {base.get('exact_count', '?')})  "
+                  f"{item.meta.get('model', '')}  {item.path}")
+        return 0
+    if args.action == "rollback":
+        now = store.rollback(root, to=args.to)
+        if now is None:
+            print(f"nothing to roll back to for {root}", file=sys.stderr)
+            return 1
+        print(f"current adapter for {root}: {now.version}")
+        return 0
+    removed = store.uninstall(root)
+    print(f"{'removed' if removed else 'no'} adapter for {root}; serving uses the base model")
+    return 0
+
+
+# ------------------------------------------------------------------------ the run
+class _Tokens:
+    """The :class:`~kodama.model.prompt.Encoder` prompts are built with while serving."""
+
+    def __init__(self, tokenizer: Any) -> None:
+        self.tokenizer = tokenizer
+
+    def encode(self, text: str) -> list[int]:
+        return list(self.tokenizer.encode(text, add_special_tokens=False,
+                                          split_special_tokens=True))
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@dataclasses.dataclass
+class Dataset:
+    """Everything the run trains and measures on (saved in the run folder for ``--resume``)."""
+
+    splits: dict[str, str]
+    hashes: dict[str, str]
+    train: list[fdata.Sequence_]
+    validation: list[fdata.Sequence_]
+    test: list[fdata.Sequence_]
+    stats: dict[str, Any]
+    changed: list[str]
+    """Training files new or changed since the installed adapter (continual learning)."""
+
+
+def build_dataset(root: Path, tokenizer: Any, config: FineTuneConfig,
+                  previous: Installed | None) -> Dataset:
+    """Collect, split, render and pack the repository's examples; with ``previous``, training
+    sees what changed since it plus as much again of the rest (replay against forgetting)."""
+    from kodama.model.prompt import detect_fim
+
+    corpus = fdata.collect(root)
+    if not corpus.files:
+        raise ValueError(f"{root}: no source file to train on (languages with a grammar, not "
+                         "ignored, not secret, not generated)")
+    splits = fdata.split(corpus.files, seed=config.seed, test_fraction=config.test_fraction,
+                         validation_fraction=config.validation_fraction)
+    hashes = {s.path: _sha(s.text) for s in corpus.files}
+    encoder = _Tokens(tokenizer)
+    vocab = tokenizer.get_vocab()
+    fim = detect_fim(vocab)
+    end_id = fdata.end_token(vocab, tokenizer.eos_token_id)
+    shape = fdata.ExampleShape()
+    per_split: dict[str, list[fdata.Example]] = {"train": [], "validation": [], "test": []}
+    lines: Counter[str] = Counter()
+    files: Counter[str] = Counter()
+    changed: list[str] = []
+    old = previous.meta.get("source_files", {}) if previous is not None else {}
+    train_sources = [s for s in corpus.files if splits[s.path] == "train"]
+    if previous is not None:
+        changed = [s.path for s in train_sources if old.get(s.path) != hashes[s.path]]
+        kept = [s for s in train_sources if s.path not in set(changed)]
+        budget = sum(len(s.text) for s in train_sources if s.path in set(changed))
+        replay: list[fdata.SourceFile] = []
+        for source in sorted(kept, key=lambda s: _sha(f"{config.seed}:{s.path}")):
+            if sum(len(r.text) for r in replay) >= budget:
+                break
+            replay.append(source)
+        train_sources = [s for s in train_sources if s.path in set(changed)] + replay
+    chosen = set(s.path for s in train_sources)
+    for source in corpus.files:
+        name = splits[source.path]
+        if name == "train" and source.path not in chosen:
+            continue
+        per_split[name] += fdata.file_examples(source, encoder, fim, end_id, shape,
+                                               config.seed)
+        lines[name] += source.text.count("\n") + 1
+        files[name] += 1
+    packed = {name: fdata.pack(examples, config.sequence_tokens, config.seed)
+              for name, examples in per_split.items()}
+    # Validation and test losses are estimates: a few hundred sequences are plenty.
+    for name in ("validation", "test"):
+        packed[name] = packed[name][:48]
+    if not packed["train"] and (previous is None or changed):
+        raise ValueError(f"{root}: the training files gave no examples")
+    stats = {
+        "files_seen": len(corpus.files) + sum(corpus.skipped.values()),
+        "skipped": dict(corpus.skipped),
+        "skipped_examples": corpus.examples_of_skips,
+        "splits": {name: {"files": files[name], "lines": lines[name],
+                          "examples": len(per_split[name]),
+                          "tokens": sum(len(e.ids) for e in per_split[name]),
+                          "sequences": len(packed[name])}
+                   for name in ("train", "validation", "test")},
+        "example_kinds": dict(Counter(e.kind for e in per_split["train"])),
+        "continued_from": previous.version if previous is not None else None,
+        "changed_files": len(changed),
+    }
+    return Dataset(splits, hashes, packed["train"], packed["validation"], packed["test"], stats,
+                   changed)
+
+
+def print_stats(stats: dict[str, Any], root: Path) -> None:
+    """The data statistics, as the user sees them."""
+    _say(f"data: {root}")
+    for name, split in stats["splits"].items():
+        _say(f"  {name:<10} {split['files']:>5} files {split['lines']:>8,} lines "
+             f"{split['examples']:>7,} examples {split['tokens']:>10,} tokens "
+             f"→ {split['sequences']:,} sequences")
+    kinds = ", ".join(f"{k} {v}" for k, v in sorted(stats["example_kinds"].items()))
+    _say(f"  training examples by kind: {kinds}")
+    if stats["skipped"]:
+        _say("  left out: " + ", ".join(f"{reason} {count}"
+                                        for reason, count in sorted(stats["skipped"].items())))
+    else:
+        _say("  left out: nothing (beyond ignored, vendored and non-source files)")
+    if stats["continued_from"]:
+        _say(f"  continuing from adapter {stats['continued_from']}: "
+             f"{stats['changed_files']} training files changed (plus as much replayed)")
+
+
+def _accelerator(config: FineTuneConfig) -> Any:
+    from accelerate import Accelerator
+
+    from kodama.model.loader import bf16_is_fast
+
+    mixed = "no"
+    if config.method != "lora":
+        import torch
+
+        fast = torch.cuda.is_available() or bf16_is_fast()
+        mixed = "bf16" if fast else "no"
+    return Accelerator(gradient_accumulation_steps=config.gradient_accumulation,
+                       mixed_precision=mixed)
+
+
+def _load(config: KodamaConfig, *, dtype: str | None = None, adapter: Path | None = None) -> Any:
+    from kodama.model.loader import load_model
+
+    def progress(message: str, fraction: float | None) -> None:
+        if sys.stderr.isatty():
+            pct = "" if fraction is None else f" {fraction * 100:3.0f}%"
+            sys.stderr.write(f"\r\x1b[K{message}{pct}")
+            sys.stderr.flush()
+
+    loaded = load_model(config.model.name, dtype=dtype or config.model.dtype,  # type: ignore[arg-type]
+                        progress=progress, threads=config.model.threads, adapter=adapter)
+    if sys.stderr.isatty():
+        sys.stderr.write("\r\x1b[K")
+    return loaded
+
+
+def _run_dir(root: Path, resume: bool) -> Path:
+    from kodama.model.weights import cache_root
+
+    base = cache_root() / "finetune" / repo_key(root)
+    if resume:
+        runs = sorted(p for p in base.glob("run-*") if (p / "dataset.pt").is_file()
+                      and not (p / "done").exists())
+        if not runs:
+            raise ValueError(f"no interrupted fine-tune of {root} to resume; start one without "
+                             "--resume")
+        return runs[-1]
+    for stale in base.glob("run-*"):
+        if not (stale / "done").exists():
+            shutil.rmtree(stale, ignore_errors=True)  # an abandoned run: a new one replaces it
+    folder = base / time.strftime("run-%Y%m%d-%H%M%S", time.gmtime())
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _eval_holes(root: Path, test_files: list[str], config: FineTuneConfig) -> HoleSet:
+    files = [s for s in fdata.walk_repository(root) if s.path in set(test_files)]
+    return pick_holes(root, holes=config.holes, held_out=max(1, len(files)),
+                      seed=config.seed, files=files)
+
+
+def _complete_holes(config: KodamaConfig, loaded: Any, root: Path, hole_set: HoleSet,
+                    label: str) -> RunResult:
+    """The loaded model (quantised like serving) on ``hole_set`` with repository context built
+    from every trainable file except the test files."""
+    from kodama.model.engine import Engine
+    from kodama.server.eval_command import _Progress, held_out_free, repository_provider
+    from kodama.server.suggest import settings_from
+
+    engine = Engine(loaded, quantization=config.model.quantization)
+    settings = settings_from(config.completion)
+    files = fdata.collect(root).files
+    with held_out_free(root, files, hole_set, repository_provider) as provider:
+        result = evaluate(hole_set, engine, settings, provider,
+                          config={"model": label, "context": "repo",
+                                  "quantization": config.model.quantization},
+                          progress=_Progress(f"{label:>5}"))
+    del engine
+    gc.collect()
+    return result
+
+
+def _holes_to_json(hole_set: HoleSet) -> dict[str, Any]:
+    return {"root": hole_set.root, "seed": hole_set.seed, "held_out": list(hole_set.held_out),
+            "files_seen": hole_set.files_seen,
+            "holes": [dataclasses.asdict(h) for h in hole_set.holes]}
+
+
+def _holes_from_json(data: dict[str, Any]) -> HoleSet:
+    return HoleSet(root=data["root"], seed=data["seed"], held_out=tuple(data["held_out"]),
+                   holes=tuple(Hole(**h) for h in data["holes"]), files_seen=data["files_seen"])
+
+
+def _summary(run: RunResult, test_loss: float | None = None) -> dict[str, Any]:
+    summary = dataclasses.asdict(summarize(run.results))
+    summary["test_loss"] = test_loss
+    return summary
+
+
+def _run_json(run: RunResult) -> dict[str, Any]:
+    return {"config": run.config, "results": [dataclasses.asdict(r) for r in run.results]}
+
+
+def _run_from_json(data: dict[str, Any]) -> RunResult:
+    return RunResult(config=data["config"],
+                     results=tuple(HoleResult(**r) for r in data["results"]))
+
+
+def run(args: argparse.Namespace, config: KodamaConfig) -> int:
+    """``kodama fine-tune``; 0 when it finished (installed or not), 130 when interrupted."""
+    import torch
+
+    from kodama.model.finetune import train as ftrain
+
+    started_wall = time.perf_counter()
+    root = Path(args.path).resolve()
+    if not root.is_dir():
+        raise ValueError(f"{args.path} is not a folder: kodama fine-tune needs a repository root")
+    ft = config.fine_tune
+    accelerator = _accelerator(ft)
+    main = accelerator.is_main_process
+    store = AdapterStore()
+    installed = None if args.fresh else store.current(root)
+    if installed is not None and (installed.meta.get("model") != config.model.name
+                                  or installed.meta.get("method") != ft.method):
+        _say(f"the installed adapter {installed.version} was trained for another model or "
+             "method: starting from the base model")
+        installed = None
+
+    run_dir = _run_dir(root, args.resume) if main and not args.dry_run else None
+    loaded = _load(config)
+    tokenizer = loaded.tokenizer
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    dataset_file = run_dir / "dataset.pt" if run_dir is not None else None
+    if args.resume and dataset_file is not None:
+        dataset = torch.load(dataset_file, weights_only=False)  # our own file, in our cache
+        installed = store.current(root) if dataset.stats["continued_from"] else None
+        _say(f"resuming {run_dir}")
+    else:
+        dataset = build_dataset(root, tokenizer, ft, installed)
+        if installed is not None and not dataset.changed and not args.dry_run:
+            _say(f"no training file changed since the installed adapter {installed.version}; "
+                 "nothing new to learn (use --fresh to train again from the base model)")
+            if run_dir is not None:
+                shutil.rmtree(run_dir, ignore_errors=True)
+            return 0
+        if dataset_file is not None:
+            torch.save(dataset, dataset_file)
+    if main:
+        print_stats(dataset.stats, root)
+
+    model = ftrain.make_trainable(loaded.model, ft, installed.path if installed else None)
+    trainable, total = ftrain.trainable_parameters(model)
+    train_tokens = sum(len(s.ids) for s in dataset.train)
+    plan_file = run_dir / "plan.json" if run_dir is not None else None
+    if plan_file is not None and args.resume and plan_file.is_file():
+        run_plan = ftrain.Plan(**json.loads(plan_file.read_text(encoding="utf-8")))
+    else:
+        step_seconds = ftrain.measure_step(model, dataset.train, ft, pad_id)
+        run_plan = ftrain.plan(ft, len(dataset.train), train_tokens, step_seconds,
+                               accelerator.num_processes)
+        if plan_file is not None:
+            plan_file.write_text(json.dumps(dataclasses.asdict(run_plan)), encoding="utf-8")
+    eval_seconds = 2 * ft.holes * 1.6 + 60
+    if main:
+        _say(f"plan: {run_plan.steps} steps of {ft.batch_size}×{ft.gradient_accumulation}×"
+             f"{accelerator.num_processes} sequences of ≤{ft.sequence_tokens} tokens "
+             f"({run_plan.epochs:.2f} epochs, set by {run_plan.limited_by}); "
+             f"{run_plan.step_seconds:.1f} s per step measured; {trainable:,} of {total:,} parameters "
+             f"trained ({ft.method})")
+        _say(f"estimated time: training {run_plan.seconds / 60:.0f} min + before/after "
+             f"evaluation ~{eval_seconds / 60:.0f} min")
+    if args.dry_run:
+        return 0
+    assert run_dir is not None or not main
+
+    # -- the base model on the test holes (cached per run) and the loss before training
+    test_files = sorted(p for p, s in dataset.splits.items() if s == "test")
+    hole_file = run_dir / "holes.json.gz" if run_dir else None
+    base_file = run_dir / "base.json" if run_dir else None
+    if main and run_dir is not None and base_file is not None and hole_file is not None:
+        if hole_file.is_file() and base_file.is_file():
+            hole_set = _holes_from_json(json.loads(gzip.decompress(hole_file.read_bytes())))
+            base_run = _run_from_json(json.loads(base_file.read_text(encoding="utf-8")))
+        else:
+            hole_set = _eval_holes(root, test_files, ft)
+            _say(f"before: the base model completes {len(hole_set.holes)} holes in "
+                 f"{len(hole_set.held_out)} test files")
+            base_run = _complete_holes(config, _load(config), root, hole_set, "base")
+            hole_file.write_bytes(gzip.compress(json.dumps(_holes_to_json(hole_set)).encode()))
+            base_file.write_text(json.dumps(_run_json(base_run)), encoding="utf-8")
+    accelerator.wait_for_everyone()
+
+    state = ftrain.State()
+    if not args.resume:
+        initial = ftrain.mean_loss(model, dataset.validation, pad_id, accelerator)
+        state.history.append({"step": 0, "validation_loss": initial})
+        base_test_loss = ftrain.mean_loss(model, dataset.test, pad_id, accelerator)
+        if run_dir is not None:
+            (run_dir / "base_loss.json").write_text(json.dumps(
+                {"validation": initial, "test": base_test_loss}), encoding="utf-8")
+    losses = json.loads((run_dir / "base_loss.json").read_text()) if run_dir else {}
+
+    from tqdm import tqdm
+
+    bar = tqdm(total=run_plan.steps, initial=0, unit="step", disable=not main,
+               desc="training", dynamic_ncols=True)
+
+    def on_log(now: ftrain.State, point: dict[str, float]) -> None:
+        bar.n = now.step
+        shown = {"loss": f"{point['train_loss']:.3f}",
+                 "tok/s": f"{now.tokens / max(now.seconds, 1e-9):.0f}"}
+        if "validation_loss" in point:
+            shown["val"] = f"{point['validation_loss']:.3f}"
+        bar.set_postfix(shown, refresh=False)
+        bar.refresh()
+
+    try:
+        state = ftrain.train(model, dataset.train, dataset.validation, ft, run_plan,
+                             run_dir or Path("."), accelerator, pad_id=pad_id,
+                             resume=args.resume, on_log=on_log, state=state)
+    except ftrain.Interrupted as stop:
+        bar.close()
+        _say(f"\ninterrupted after step {stop.step} of {run_plan.steps}; the checkpoint is "
+             f"saved. Continue with: kodama fine-tune {args.path} --resume")
+        return EXIT_INTERRUPTED
+    bar.close()
+    if not main or run_dir is None:
+        return 0
+    _say(f"training: {state.finished}; best validation loss {state.best_loss:.4f} at step "
+         f"{state.best_step}")
+    del model, loaded
+    gc.collect()
+
+    # -- the tuned model: test loss in the training format, then the holes as served
+    tuned = _load(config, adapter=run_dir / "best")
+    tuned_test_loss = _plain_loss(tuned.model, dataset.test, pad_id)
+    tuned_run = _complete_holes(config, tuned, root, hole_set, "tuned")
+    forgetting = None
+    if installed is not None and (installed.path / "holes.json.gz").is_file():
+        old_holes = _holes_from_json(json.loads(gzip.decompress(
+            (installed.path / "holes.json.gz").read_bytes())))
+        old_holes = _still_valid(root, old_holes)
+        if old_holes.holes:
+            again = _complete_holes(config, _load(config, adapter=run_dir / "best"), root,
+                                    old_holes, "old")
+            previous_results = installed.meta.get("hole_results", {})
+            forgetting = {
+                "holes": len(old_holes.holes),
+                "exact": sum(r.exact for r in again.results),
+                "previous_exact": sum(bool(previous_results.get(h.path + f":{h.line}", False))
+                                      for h in old_holes.holes),
+            }
+    del tuned
+    gc.collect()
+
+    policy = ft.install
+    install, decision = decide(base_run, tuned_run, policy)
+    wins, losses_n = paired_exact(base_run, tuned_run)
+    report: dict[str, Any] = {
+        "version": 1,
+        "repository": str(root),
+        "model": config.model.name,
+        "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "decision": decision,
+        "installed": False,
+        "data": dataset.stats,
+        "training": {
+            "method": ft.method, "steps": state.step, "epochs": run_plan.epochs,
+            "limited_by": run_plan.limited_by, "finished": state.finished,
+            "tokens": state.tokens, "seconds": state.seconds,
+            "tokens_per_second": state.tokens / max(state.seconds, 1e-9),
+            "peak_memory_mb": _peak_mb(), "best_step": state.best_step,
+            "best_validation_loss": state.best_loss,
+            "initial_validation_loss": losses.get("validation"),
+            "trainable_parameters": trainable, "total_parameters": total,
+            "learning_rate": run_plan.learning_rate, "sequence_tokens": ft.sequence_tokens,
+            "effective_batch": ft.batch_size * ft.gradient_accumulation
+            * accelerator.num_processes,
+            "history": state.history, "config": dataclasses.asdict(ft),
+        },
+        "results": {
+            "holes": len(hole_set.holes), "hole_set": hole_set.hash, "test_files": test_files,
+            "wins": wins, "losses": losses_n,
+            "base": _summary(base_run, losses.get("test")),
+            "tuned": _summary(tuned_run, tuned_test_loss),
+        },
+        "forgetting": forgetting,
+    }
+    if forgetting is not None and install and policy == "better" and \
+            forgetting["exact"] < forgetting["previous_exact"] - max(2, forgetting["holes"] // 20):
+        install = False
+        report["decision"] = decision = (
+            f"not installed: it forgot what the previous adapter knew ({forgetting['exact']} vs "
+            f"{forgetting['previous_exact']} exact on the previous test holes)")
+    report["wall_seconds"] = time.perf_counter() - started_wall
+    _write_report(report, run_dir)
+    if install:
+        package = run_dir / "install"
+        shutil.rmtree(package, ignore_errors=True)
+        shutil.copytree(run_dir / "best", package)
+        for name in ("report.md", "report.json", "report.png", "holes.json.gz"):
+            shutil.copy2(run_dir / name, package / name)
+        done = store.install(root, package, {
+            "model": config.model.name, "method": ft.method, "source_files": dataset.hashes,
+            "splits": dataset.splits, "results": report["results"],
+            "hole_results": {f"{h.path}:{h.line}": r.exact
+                             for h, r in zip(hole_set.holes, tuned_run.results, strict=True)},
+        })
+        report["installed"] = done.version
+        shutil.rmtree(package, ignore_errors=True)
+        _write_report(report, run_dir)
+        store.prune(root)
+    (run_dir / "done").write_text(decision + "\n", encoding="utf-8")
+    if args.report_dir is not None:
+        args.report_dir.mkdir(parents=True, exist_ok=True)
+        for name in ("report.md", "report.json", "report.png"):
+            shutil.copy2(run_dir / name, args.report_dir / name)
+    print(markdown(report, picture_name=None))
+    _say(f"report: {run_dir / 'report.md'} (picture {run_dir / 'report.png'})")
+    _say(decision + (f" — version {report['installed']}; `kodama serve` uses it for {root}"
+                     if report["installed"] else ""))
+    return 0
+
+
+def _still_valid(root: Path, hole_set: HoleSet) -> HoleSet:
+    """The previous run's holes whose file is unchanged (a changed file's holes are moot)."""
+    current = {s.path: s.text for s in fdata.walk_repository(root)}
+    kept = tuple(h for h in hole_set.holes
+                 if current.get(h.path) == h.prefix + h.middle + h.suffix)
+    return dataclasses.replace(hole_set, holes=kept)
+
+
+def _plain_loss(model: Any, sequences: list[fdata.Sequence_], pad_id: int) -> float:
+    """Mean per-token loss of a plain (single-process) model."""
+    import torch
+
+    from kodama.model.finetune.train import batch_loss, collate
+
+    total = tokens = 0.0
+    with torch.no_grad():
+        for sequence in sequences:
+            loss, count = batch_loss(model, collate([sequence], pad_id))
+            total += float(loss) * count
+            tokens += count
+    return total / tokens if tokens else math.nan
+
+
+def _write_report(report: dict[str, Any], run_dir: Path) -> None:
+    (run_dir / "report.json").write_text(json.dumps(report, indent=1, default=str) + "\n",
+                                         encoding="utf-8")
+    picture(report, run_dir / "report.png")
+    (run_dir / "report.md").write_text(markdown(report), encoding="utf-8")

@@ -1,0 +1,212 @@
+"""``kodama fine-tune`` end to end on the tiny model: data → plan → before → train → after →
+report → install; Ctrl-C and killed runs resume; adapters roll back; continual learning; the
+served model changes with the adapter."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from kodama.model.finetune import train as ftrain
+from kodama.model.finetune.data import Sequence_
+from kodama.model.finetune.store import AdapterStore
+from kodama.model.loader import load_model
+from kodama.server.cli import main
+from kodama.server.config import FineTuneConfig
+
+FAST = ["--dtype", "float32", "--threads", "1", "--log-level", "warning", "--holes", "6"]
+
+
+def module(i: int) -> str:
+    words = ["alpha", "beta", "gamma", "delta", "omega", "sigma", "kappa", "theta"]
+    w = words[i % len(words)]
+    lines = [f'"""Module {w} {i}."""', "", ""]
+    for k in range(5):
+        lines += [f"def {w}_{i}_{k}(value, scale={k + i}):",
+                  f'    """Scale {w} number {k}."""',
+                  f"    shifted = value + {k * i + 7}",
+                  "    return shifted * scale", "", ""]
+    return "\n".join(lines)
+
+
+def make_repo(root: Path, files: int = 10) -> Path:
+    (root / "pkg").mkdir(parents=True, exist_ok=True)
+    for i in range(files):
+        (root / "pkg" / f"mod{i}.py").write_text(module(i))
+    (root / ".env").write_text("API_TOKEN=Zq8xK2mP9vL4nR7tQ1w\n")
+    return root
+
+
+def fine_tune(root: Path, model: Path, *extra: str) -> int:
+    return main(["fine-tune", str(root), "--model", str(model), *FAST, *extra])
+
+
+def run_dirs(root: Path) -> list[Path]:
+    from kodama.model.finetune.store import repo_key
+    from kodama.model.weights import cache_root
+
+    return sorted((cache_root() / "finetune" / repo_key(root)).glob("run-*"))
+
+
+def test_dry_run_prints_statistics_and_an_estimate_without_training(
+    tmp_path: Path, tiny_model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = make_repo(tmp_path / "repo")
+    assert fine_tune(root, tiny_model_dir, "--dry-run") == 0
+    err = capsys.readouterr().err
+    assert "train " in err and "validation " in err and "test " in err
+    assert "left out: secret: secret file (.env) 1" in err
+    assert "estimated time: training" in err
+    assert run_dirs(root) == []
+    assert AdapterStore().current(root) is None
+
+
+def test_fine_tune_reports_installs_serves_rolls_back_and_continues(
+    tmp_path: Path, tiny_model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = make_repo(tmp_path / "repo")
+    reports = tmp_path / "reports"
+    assert fine_tune(root, tiny_model_dir, "--max-steps", "6", "--install", "always",
+                     "--learning-rate", "0.01", "--report-dir", str(reports)) == 0
+    out = capsys.readouterr()
+    assert "## Before and after, on held-out files" in out.out
+    report = json.loads((reports / "report.json").read_text())
+    assert (reports / "report.png").read_bytes()[:4] == b"\x89PNG"
+    assert "![loss curves" in (reports / "report.md").read_text()
+    assert report["training"]["steps"] == 6
+    assert report["results"]["holes"] == 6
+    assert report["data"]["skipped"] == {"secret: secret file (.env)": 1}
+    test_files = set(report["results"]["test_files"])
+    assert test_files and report["data"]["splits"]["train"]["files"] + len(test_files) < 11
+    first = AdapterStore().current(root)
+    assert first is not None and report["installed"] == first.version
+    assert first.meta["splits"] and all(first.meta["splits"][p] == "test" for p in test_files)
+
+    # The adapter changes the model's predictions.
+    ids = torch.tensor([[10, 20, 30, 40]])
+    base = load_model(str(tiny_model_dir), dtype="float32")
+    tuned = load_model(str(tiny_model_dir), dtype="float32", adapter=first.path)
+    with torch.no_grad():
+        assert not torch.allclose(base.model(ids).logits, tuned.model(ids).logits)
+    assert "+" in tuned.name
+
+    # Nothing changed: nothing to learn.
+    assert fine_tune(root, tiny_model_dir, "--max-steps", "6") == 0
+    assert "nothing new to learn" in capsys.readouterr().err
+
+    # A changed training file: continue from the installed adapter, measure forgetting.
+    train_file = next(p for p, s in first.meta["splits"].items() if s == "train")
+    (root / train_file).write_text(module(40))
+    assert fine_tune(root, tiny_model_dir, "--max-steps", "4", "--install", "always",
+                     "--report-dir", str(reports)) == 0
+    err = capsys.readouterr().err
+    assert f"continuing from adapter {first.version}: 1 training files changed" in err
+    second = json.loads((reports / "report.json").read_text())
+    assert second["data"]["continued_from"] == first.version
+    assert second["forgetting"]["holes"] == 6
+    now = AdapterStore().current(root)
+    assert now is not None and now.version != first.version
+
+    # Roll back, list, remove.
+    assert main(["adapters", "rollback", str(root)]) == 0
+    current = AdapterStore().current(root)
+    assert current is not None and current.version == first.version
+    assert main(["adapters", "list", str(root)]) == 0
+    assert f"* {first.version}" in capsys.readouterr().out
+    assert main(["adapters", "remove", str(root)]) == 0
+    assert AdapterStore().current(root) is None
+
+
+def test_an_adapter_that_is_not_better_is_not_installed(
+    tmp_path: Path, tiny_model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = make_repo(tmp_path / "repo")
+    assert fine_tune(root, tiny_model_dir, "--max-steps", "2", "--no-install") == 0
+    assert "not installed (--no-install)" in capsys.readouterr().err
+    assert AdapterStore().current(root) is None
+    # The tiny model's noise matches no hole before or after: "better" cannot hold.
+    assert fine_tune(root, tiny_model_dir, "--max-steps", "2", "--fresh") == 0
+    report = json.loads((run_dirs(root)[-1] / "report.json").read_text())
+    base, tuned = report["results"]["base"], report["results"]["tuned"]
+    better = tuned["exact_count"] > base["exact_count"] or (
+        tuned["exact_count"] == base["exact_count"]
+        and tuned["edit_similarity"] > base["edit_similarity"])
+    assert bool(report["installed"]) == better
+    assert (AdapterStore().current(root) is not None) == better
+
+
+def test_ctrl_c_saves_a_checkpoint_and_resume_finishes_the_run(
+    tmp_path: Path, tiny_model_dir: Path, kodama_cache_dir: Path
+) -> None:
+    root = make_repo(tmp_path / "repo", files=14)
+    env = {**os.environ, "KODAMA_CACHE_DIR": str(kodama_cache_dir), "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, "-m", "kodama.server.cli", "fine-tune", str(root), "--model",
+               str(tiny_model_dir), *FAST, "--max-steps", "200", "--max-minutes", "0", "--sequence-tokens", "128",
+               "--gradient-accumulation", "1",
+               "--no-install", "--patience", "1000"]
+    process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240
+    while not any((d / "checkpoint").is_dir() for d in run_dirs(root)):
+        assert process.poll() is None, process.stderr.read() if process.stderr else ""
+        assert time.monotonic() < deadline, "no checkpoint after 240 s"
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert "--resume" in err
+    run_dir = run_dirs(root)[-1]
+    saved = json.loads((run_dir / "checkpoint" / "state.json").read_text())
+    assert 25 <= saved["step"] < 200
+    assert not (run_dir / "done").exists()
+
+    resumed = subprocess.run([*command, "--resume"], env=env, capture_output=True, text=True,
+                             timeout=600)
+    assert resumed.returncode == 0, resumed.stderr
+    report = json.loads((run_dir / "report.json").read_text())
+    steps = [p["step"] for p in report["training"]["history"] if "train_loss" in p]
+    assert steps == list(range(1, 201)), "every step once, continued where it stopped"
+    assert (run_dir / "done").exists()
+
+
+def test_a_killed_run_resumes_from_its_last_periodic_checkpoint(
+    tmp_path: Path, tiny_model_dir: Path
+) -> None:
+    from accelerate import Accelerator
+
+    model = ftrain.make_trainable(load_model(str(tiny_model_dir), dtype="float32").model,
+                                  FineTuneConfig())
+    data = [Sequence_([(i * 7 + k) % 400 + 10 for k in range(40)],
+                      [(i * 7 + k) % 400 + 10 for k in range(40)]) for i in range(12)]
+    config = FineTuneConfig(gradient_accumulation=2, patience=100)
+    run_plan = ftrain.Plan(steps=10, epochs=1.0, eval_every=5, learning_rate=1e-3,
+                           step_seconds=0.1, limited_by="max_steps")
+    run_dir = tmp_path / "run"
+
+    def die_at_step_7(state: ftrain.State, point: dict[str, float]) -> None:
+        if state.step == 7:
+            raise RuntimeError("killed")
+
+    with pytest.raises(RuntimeError):
+        ftrain.train(model, data, data[:2], config, run_plan, run_dir,
+                     Accelerator(gradient_accumulation_steps=2, cpu=True), pad_id=0,
+                     checkpoint_every=3, on_log=die_at_step_7)
+    assert json.loads((run_dir / "checkpoint" / "state.json").read_text())["step"] == 6
+    fresh = ftrain.make_trainable(load_model(str(tiny_model_dir), dtype="float32").model,
+                                  FineTuneConfig())
+    state = ftrain.train(fresh, data, data[:2], config, run_plan, run_dir,
+                         Accelerator(gradient_accumulation_steps=2, cpu=True), pad_id=0,
+                         checkpoint_every=3, resume=True)
+    assert state.step == 10
+    steps = [p["step"] for p in state.history if "train_loss" in p]
+    assert steps == list(range(1, 11))
+    assert (run_dir / "best" / "adapter_config.json").is_file()
+    assert not math.isinf(state.best_loss)
