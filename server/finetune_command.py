@@ -442,8 +442,8 @@ def run(args: argparse.Namespace, config: KodamaConfig) -> int:
         _say(f"plan: {run_plan.steps} steps of {ft.batch_size}×{ft.gradient_accumulation}×"
              f"{accelerator.num_processes} sequences of ≤{ft.sequence_tokens} tokens "
              f"({run_plan.epochs:.2f} epochs, set by {run_plan.limited_by}); "
-             f"{run_plan.step_seconds:.1f} s per step measured; {trainable:,} of {total:,} parameters "
-             f"trained ({ft.method})")
+             f"{run_plan.step_seconds:.1f} s per step measured; {trainable:,} of {total:,} "
+             f"parameters trained ({ft.method})")
         _say(f"estimated time: training {run_plan.seconds / 60:.0f} min + before/after "
              f"evaluation ~{eval_seconds / 60:.0f} min")
     if args.dry_run:

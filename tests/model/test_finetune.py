@@ -150,8 +150,8 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_finishes_the_run(
     root = make_repo(tmp_path / "repo", files=14)
     env = {**os.environ, "KODAMA_CACHE_DIR": str(kodama_cache_dir), "PYTHONUNBUFFERED": "1"}
     command = [sys.executable, "-m", "kodama.server.cli", "fine-tune", str(root), "--model",
-               str(tiny_model_dir), *FAST, "--max-steps", "200", "--max-minutes", "0", "--sequence-tokens", "128",
-               "--gradient-accumulation", "1",
+               str(tiny_model_dir), *FAST, "--max-steps", "200", "--max-minutes", "0",
+               "--sequence-tokens", "128", "--gradient-accumulation", "1",
                "--no-install", "--patience", "1000"]
     process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 240
