@@ -30,8 +30,13 @@ NUM_HASHES = 128
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 _EMPTY_BIN_STEP = 1 << 64  # densified bins: above any hash value, so never equal to a real one
 _BAND_RECALL = 0.999  # chance that a pair exactly at the threshold shares a band
-_ESTIMATE_MARGIN = 0.2  # candidates whose signatures agree far less than the threshold are skipped
+_ESTIMATE_MARGIN = 0.15  # candidates whose signatures agree far less than the threshold are skipped
 _CACHED_SETS = 256  # exact shingle sets kept for confirmations
+# Bounds on the work for one text, only reached in large clusters of files that are similar to
+# each other (but not similar enough): see _Finder._match.
+_MAX_ROOTS = 256
+_MEMBERS_PER_ROOT = 4
+_MAX_CONFIRMATIONS = 8
 _SAMPLED_PER_BIN = 6  # shingle hashes a signature bin draws from, on average, in large texts
 
 
@@ -55,68 +60,118 @@ def near_duplicates(texts: Sequence[str], threshold: float = 0.85) -> dict[int, 
     least ``threshold``. Keys are indexes into ``texts``, in increasing order; values are indexes
     of texts that are not keys themselves (a duplicate of a dropped duplicate maps to the text
     that one maps to), so callers keep the first text of each group and drop the rest.
+
+    Every near duplicate reported is confirmed exactly, and the result depends on nothing but
+    ``texts`` and ``threshold``. Finding them is probabilistic: a pair exactly at the threshold
+    is missed about once in a thousand (pairs above it far more rarely), and in large clusters
+    of files similar to each other, each text is compared exactly with only the few candidates
+    whose signatures agree the most with its own (see ``_Finder._match``).
     """
     if not 0.0 < threshold <= 1.0:
         raise ValueError(f"threshold must be in (0, 1], not {threshold}")
-    rows = _rows_per_band(threshold)
-    duplicates: dict[int, int] = {}
+    finder = _Finder(texts, threshold)
     first_with_digest: dict[bytes, int] = {}
-    # LSH band -> root (kept text) -> texts in that band, in order: a later text that hits the
-    # band tries each root once, from the earliest, without going through all its duplicates.
-    buckets: dict[tuple[int, tuple[int, ...]], dict[int, list[int]]] = {}
-    signatures: dict[int, tuple[int, ...]] = {}
-    sizes: dict[int, int] = {}
-    token_hashes = _TokenHashes()
-    exact_sets: OrderedDict[int, set[tuple[str, ...]]] = OrderedDict()
-
-    def exact_set(index: int) -> set[tuple[str, ...]]:
-        """The exact shingle set of ``texts[index]``, from a small LRU cache."""
-        if index in exact_sets:
-            exact_sets.move_to_end(index)
-        else:
-            exact_sets[index] = _shingles(_TOKEN.findall(texts[index]))
-            if len(exact_sets) > _CACHED_SETS:
-                exact_sets.popitem(last=False)
-        return exact_sets[index]
-
-    def similar(index: int, other: int) -> bool:
-        """Whether two texts' Jaccard similarity reaches the threshold (cheap checks first)."""
-        small, large = sorted((sizes[index], sizes[other]))
-        if small < threshold * large:
-            return False  # the Jaccard similarity is at most small / large
-        if small >= NUM_HASHES:
-            agree = sum(map(operator.eq, signatures[index], signatures[other])) / NUM_HASHES
-            if agree < threshold - _ESTIMATE_MARGIN:
-                return False
-        return _set_jaccard(exact_set(index), exact_set(other)) >= threshold
-
     for index, text in enumerate(texts):
         normal = " ".join(text.split()).encode("utf-8", "surrogatepass")
         earlier = first_with_digest.setdefault(hashlib.blake2b(normal).digest(), index)
         if earlier != index:
-            duplicates[index] = duplicates.get(earlier, earlier)
-            continue
+            finder.duplicates[index] = finder.duplicates.get(earlier, earlier)
+        else:
+            finder.add(index, text)
+    return finder.duplicates
+
+
+class _Finder:
+    """Near duplicates among texts added in order, each against the texts added before it."""
+
+    def __init__(self, texts: Sequence[str], threshold: float) -> None:
+        self.texts = texts
+        self.threshold = threshold
+        self.rows = _rows_per_band(threshold)
+        self.duplicates: dict[int, int] = {}
+        # LSH band -> root (kept text) -> the texts in that band with that root, in order: a
+        # text that hits a band tries each root once, from the earliest, without necessarily
+        # going through all its duplicates.
+        self.buckets: dict[tuple[int, tuple[int, ...]], dict[int, list[int]]] = {}
+        self.signatures: dict[int, tuple[int, ...]] = {}
+        self.sizes: dict[int, int] = {}
+        self.token_hashes = _TokenHashes()
+        self.exact_sets: OrderedDict[int, set[tuple[str, ...]]] = OrderedDict()
+
+    def add(self, index: int, text: str) -> None:
+        """Record ``texts[index]`` (not an exact duplicate), and whether it is a near one."""
         tokens = _TOKEN.findall(text)
         if len(tokens) < SHINGLE_SIZE:
-            continue
-        ids = list(map(token_hashes.__getitem__, tokens))
+            return
+        ids = list(map(self.token_hashes.__getitem__, tokens))
         hashes = set(map(hash, zip(*(ids[i:] for i in range(SHINGLE_SIZE)), strict=False)))
-        signatures[index] = signature = _signature(hashes)
-        sizes[index] = len(hashes)
-        keys = [
-            (start, signature[start : start + rows])
-            for start in range(0, NUM_HASHES - rows + 1, rows)
-        ]
-        hit = [buckets[key] for key in keys if key in buckets]
-        for root in sorted({root for bucket in hit for root in bucket}):
-            group = heapq.merge(*(bucket[root] for bucket in hit if root in bucket))
-            if any(similar(index, other) for other, _ in itertools.groupby(group)):
-                duplicates[index] = root
-                break
-        root = duplicates.get(index, index)
+        self.signatures[index] = signature = _signature(hashes)
+        self.sizes[index] = len(hashes)
+        rows = self.rows
+        keys = [(at, signature[at : at + rows]) for at in range(0, NUM_HASHES - rows + 1, rows)]
+        root = self._match(
+            index, tokens, [self.buckets[key] for key in keys if key in self.buckets]
+        )
+        if root is None:
+            root = index
+        else:
+            self.duplicates[index] = root
         for key in keys:
-            buckets.setdefault(key, {}).setdefault(root, []).append(index)
-    return duplicates
+            self.buckets.setdefault(key, {}).setdefault(root, []).append(index)
+
+    def _match(self, index: int, tokens: list[str], hit: list[dict[int, list[int]]]) -> int | None:
+        """The earliest root of a text that shares a band with ``texts[index]`` and is similar.
+
+        Candidates are the texts in the bands hit, grouped by root: the earliest
+        :data:`_MAX_ROOTS` roots, and the earliest :data:`_MEMBERS_PER_ROOT` texts of each.
+        Those whose size and signature allow the threshold are compared exactly in order, at most
+        :data:`_MAX_CONFIRMATIONS` of them: the ones whose signatures agree the most.
+        """
+        plausible: list[tuple[int, int, int]] = []  # root, candidate, signature agreement
+        for root in sorted({root for bucket in hit for root in bucket})[:_MAX_ROOTS]:
+            group = heapq.merge(*(bucket[root] for bucket in hit if root in bucket))
+            members = itertools.islice(itertools.groupby(group), _MEMBERS_PER_ROOT)
+            for other, _ in members:
+                agree = self._agreement(index, other)
+                if agree is not None:
+                    plausible.append((root, other, agree))
+        if len(plausible) > _MAX_CONFIRMATIONS:
+            best = sorted(plausible, key=lambda candidate: -candidate[2])
+            plausible = sorted(best[:_MAX_CONFIRMATIONS])
+        for root, other, _ in plausible:
+            if index not in self.exact_sets:
+                self._cache(index, _shingles(tokens))
+            if _set_jaccard(self._exact_set(index), self._exact_set(other)) >= self.threshold:
+                return root
+        return None
+
+    def _agreement(self, index: int, other: int) -> int | None:
+        """How many signature values two texts share, or None if they cannot be similar enough.
+
+        The sizes of the sets bound their Jaccard similarity; the signatures estimate it, and
+        rule out those well below the threshold (when large enough to be reliable).
+        """
+        small, large = sorted((self.sizes[index], self.sizes[other]))
+        if small < self.threshold * large:
+            return None  # the Jaccard similarity is at most small / large
+        agree: int = sum(map(operator.eq, self.signatures[index], self.signatures[other]))
+        if small >= NUM_HASHES and agree < (self.threshold - _ESTIMATE_MARGIN) * NUM_HASHES:
+            return None
+        return agree
+
+    def _exact_set(self, index: int) -> set[tuple[str, ...]]:
+        """The exact shingle set of ``texts[index]``, from a small LRU cache."""
+        if index in self.exact_sets:
+            self.exact_sets.move_to_end(index)
+            return self.exact_sets[index]
+        return self._cache(index, _shingles(_TOKEN.findall(self.texts[index])))
+
+    def _cache(self, index: int, shingles: set[tuple[str, ...]]) -> set[tuple[str, ...]]:
+        """Keep ``shingles`` as the exact set of ``texts[index]``, dropping the oldest."""
+        self.exact_sets[index] = shingles
+        if len(self.exact_sets) > _CACHED_SETS:
+            self.exact_sets.popitem(last=False)
+        return shingles
 
 
 class _TokenHashes(dict[str, int]):
