@@ -51,6 +51,13 @@ from kodama.model.finetune.store import AdapterStore, Installed, repo_key
 from kodama.server.config import FineTuneConfig, KodamaConfig, describe
 
 EXIT_INTERRUPTED = 130
+VALIDATION_SEQUENCES = 16
+"""Sequences of the validation (and test) loss: about 6,000 tokens, 40 s on a 2-core CPU."""
+SECONDS_PER_HOLE = 4.0
+"""Completion time per evaluation hole on a 2-core CPU (the 0.5B model, repository context),
+where a training step of 4 × 512 tokens takes :data:`REFERENCE_STEP_SECONDS`; estimates scale
+with the step measured on the machine at hand."""
+REFERENCE_STEP_SECONDS = 22.0
 
 
 # ------------------------------------------------------------------------ parsers
@@ -183,7 +190,7 @@ def _peak_mb() -> float:
 class Dataset:
     """Everything the run trains and measures on (saved in the run folder for ``--resume``)."""
 
-    splits: dict[str, str]
+    splits: dict[str, fdata.Split]
     hashes: dict[str, str]
     train: list[fdata.Sequence_]
     validation: list[fdata.Sequence_]
@@ -238,9 +245,9 @@ def build_dataset(root: Path, tokenizer: Any, config: FineTuneConfig,
         files[name] += 1
     packed = {name: fdata.pack(examples, config.sequence_tokens, config.seed)
               for name, examples in per_split.items()}
-    # Validation and test losses are estimates: a few hundred sequences are plenty.
+    # Validation and test losses are estimates: a few thousand tokens are plenty.
     for name in ("validation", "test"):
-        packed[name] = packed[name][:48]
+        packed[name] = packed[name][:VALIDATION_SEQUENCES]
     if not packed["train"] and (previous is None or changed):
         raise ValueError(f"{root}: the training files gave no examples")
     stats = {
@@ -434,10 +441,11 @@ def run(args: argparse.Namespace, config: KodamaConfig) -> int:
     else:
         step_seconds = ftrain.measure_step(model, dataset.train, ft, pad_id)
         run_plan = ftrain.plan(ft, len(dataset.train), train_tokens, step_seconds,
-                               accelerator.num_processes)
+                               accelerator.num_processes, len(dataset.validation))
         if plan_file is not None:
             plan_file.write_text(json.dumps(dataclasses.asdict(run_plan)), encoding="utf-8")
-    eval_seconds = 2 * ft.holes * 1.6 + 60
+    speed = run_plan.step_seconds / ft.gradient_accumulation / (REFERENCE_STEP_SECONDS / 4)
+    eval_seconds = 2 * ft.holes * SECONDS_PER_HOLE * speed + 60
     if main:
         _say(f"plan: {run_plan.steps} steps of {ft.batch_size}×{ft.gradient_accumulation}×"
              f"{accelerator.num_processes} sequences of ≤{ft.sequence_tokens} tokens "

@@ -28,21 +28,31 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from kodama.model.evaluation import (
-    SourceFile,
-    _Cut,
-    find_candidates,
-    walk_repository,
-)
+from kodama.model.evaluation import SourceFile, _Cut, find_candidates, walk_repository
 from kodama.model.finetune.dedup import near_duplicates
 from kodama.model.finetune.secrets import secret_reason
 from kodama.model.prompt import Budget, Encoder, FimFormat, build_prompt
-from kodama.model.types import CompletionContext
+from kodama.model.types import CompletionContext, Mode
 from kodama.syntax.docstrings import python_docstring_spans
 from kodama.syntax.ignore import Ignorer
 
 Split = Literal["train", "validation", "test"]
 ExampleKind = Literal["inside", "line", "block", "docstring", "body", "causal"]
+
+__all__ = [
+    "Corpus",
+    "Example",
+    "ExampleShape",
+    "Sequence_",
+    "SourceFile",
+    "causal_chunks",
+    "collect",
+    "end_token",
+    "file_examples",
+    "pack",
+    "split",
+    "walk_repository",
+]
 
 IGNORE_INDEX = -100
 """Label of a token that carries no loss (the prompt of a fill-in-the-middle example)."""
@@ -134,10 +144,11 @@ def split(files: Sequence[SourceFile], *, seed: int = 0, test_fraction: float = 
         else:
             result[path] = "train"
     if len(files) >= 3:
+        wanted: Split
         for wanted in ("test", "validation"):
             if wanted not in result.values():
                 train = sorted((u, p) for p, u in units.items() if result[p] == "train")
-                result[train[0][1]] = wanted  # type: ignore[assignment]
+                result[train[0][1]] = wanted
     return result
 
 
@@ -265,7 +276,7 @@ def file_examples(source: SourceFile, encoder: Encoder, fim: FimFormat | None, e
             middle = [*encoder.encode(source.text[start:end]), end_id]
             if len(middle) > shape.middle_tokens:
                 continue
-            mode = "multi" if kind in ("block", "docstring", "body") else "single"
+            mode: Mode = "multi" if kind in ("block", "docstring", "body") else "single"
             ctx = CompletionContext(prefix=source.text[:start], suffix=source.text[end:],
                                     language=source.language, mode=mode, path=source.path)
             prompt = build_prompt(ctx, encoder, fim, budget).ids

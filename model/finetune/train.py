@@ -204,10 +204,18 @@ class Plan:
     limited_by: str
     """What decided the step count: ``epochs``, ``max_steps`` or ``time budget``."""
 
+    validation_seconds: float = 0.0
+    """Estimated wall time of one validation."""
+
     @property
     def seconds(self) -> float:
-        """Estimated training time, validations included (≈ 8 passes over a small set)."""
-        return self.steps * self.step_seconds * 1.08
+        """Estimated training time, validations included."""
+        return self.steps * self.step_seconds + self.validations * self.validation_seconds
+
+    @property
+    def validations(self) -> int:
+        """How many validations the plan makes."""
+        return math.ceil(self.steps / self.eval_every)
 
 
 def auto_epochs(train_tokens: int) -> float:
@@ -216,23 +224,28 @@ def auto_epochs(train_tokens: int) -> float:
 
 
 def plan(config: FineTuneConfig, sequences: int, train_tokens: int, step_seconds: float,
-         processes: int = 1) -> Plan:
+         processes: int = 1, validation_sequences: int = 0, validations: int = 6) -> Plan:
     """Steps from the configured epochs (or :func:`auto_epochs`), capped by ``max_steps`` and
-    by what fits in ``max_minutes`` at ``step_seconds`` per step."""
+    by what fits in ``max_minutes`` at ``step_seconds`` per step, with ``validations``
+    validations of ``validation_sequences`` sequences (a forward pass costs about 45 % of a
+    training pass) in the same budget."""
     per_step = config.batch_size * config.gradient_accumulation * processes
     epochs = config.epochs if config.epochs is not None else auto_epochs(train_tokens)
     steps = max(1, math.ceil(sequences * epochs / per_step))
     limited = "epochs"
     if config.max_steps is not None and config.max_steps < steps:
         steps, limited = max(1, config.max_steps), "max_steps"
+    per_sequence = step_seconds / max(1, config.batch_size * config.gradient_accumulation)
+    validation_seconds = 0.45 * per_sequence * validation_sequences / max(1, processes)
     if config.max_minutes > 0 and step_seconds > 0:
-        fits = int(config.max_minutes * 60 / (step_seconds * 1.08))
+        room = config.max_minutes * 60 - validations * validation_seconds
+        fits = int(max(room, 0) / step_seconds)
         if fits < steps:
             steps, limited = max(1, fits), "time budget"
-    every = config.eval_every or max(1, math.ceil(steps / 8))
+    every = config.eval_every or max(1, math.ceil(steps / validations))
     rate = config.learning_rate or DEFAULT_LEARNING_RATES[config.method]
     return Plan(steps, steps * per_step / max(sequences, 1), every, rate, step_seconds,
-                limited)
+                limited, validation_seconds)
 
 
 def measure_step(model: Any, sequences: Sequence[Sequence_], config: FineTuneConfig,
@@ -245,7 +258,7 @@ def measure_step(model: Any, sequences: Sequence[Sequence_], config: FineTuneCon
     timings = []
     for _ in range(2):
         started = time.perf_counter()
-        batch_loss(model, batch)[0].backward()
+        batch_loss(model, batch)[0].backward()  # type: ignore[no-untyped-call]
         timings.append(time.perf_counter() - started)
     model.zero_grad(set_to_none=True)
     return timings[-1] * config.gradient_accumulation

@@ -1,0 +1,103 @@
+"""Sizing a fine-tune (epochs, step cap, time budget), sharding its steps over processes, the
+loss on labelled tokens only, and the install rule."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from kodama.model.evaluation import HoleResult, RunResult
+from kodama.model.finetune import train as ftrain
+from kodama.model.finetune.data import IGNORE_INDEX, Sequence_
+from kodama.model.finetune.report import decide
+from kodama.server.config import FineTuneConfig
+
+
+def test_auto_epochs_scale_with_the_data() -> None:
+    assert ftrain.auto_epochs(10_000) == 3.0
+    assert ftrain.auto_epochs(150_000) == 2.0
+    assert ftrain.auto_epochs(3_000_000) == 1.0
+
+
+def test_plan_respects_epochs_the_step_cap_and_the_time_budget() -> None:
+    config = FineTuneConfig(gradient_accumulation=4, max_minutes=0, epochs=2)
+    free = ftrain.plan(config, sequences=400, train_tokens=200_000, step_seconds=20)
+    assert (free.steps, free.limited_by) == (200, "epochs")
+    assert free.epochs == pytest.approx(2.0)
+    assert free.eval_every == math.ceil(200 / 6)
+    capped = ftrain.plan(FineTuneConfig(max_steps=50, max_minutes=0, epochs=2), 400, 1, 20)
+    assert (capped.steps, capped.limited_by) == (50, "max_steps")
+    timed = ftrain.plan(FineTuneConfig(max_minutes=10, epochs=2), 400, 1, step_seconds=20,
+                        validation_sequences=16)
+    assert timed.limited_by == "time budget"
+    assert timed.seconds <= 10 * 60 + 1e-6
+    assert timed.seconds > 10 * 60 - 20 - timed.validation_seconds  # it uses the budget
+    assert timed.learning_rate == ftrain.DEFAULT_LEARNING_RATES["lora"]
+    assert ftrain.plan(FineTuneConfig(learning_rate=1e-3), 10, 1, 1).learning_rate == 1e-3
+
+
+def test_processes_share_every_step_without_overlap_and_resume_exactly() -> None:
+    count = 37
+    seen: list[int] = []
+    for micro in range(12):
+        per_rank = [ftrain.batch_indices(count, 5, micro, 2, rank, 3) for rank in range(3)]
+        flat = [i for part in per_rank for i in part]
+        assert len(set(flat)) == len(flat) or micro * 6 // count != (micro * 6 + 5) // count
+        seen += flat
+    # The first epoch's 37 sequences all come up before any repeats.
+    assert sorted(seen[:count]) == list(range(count))
+    assert ftrain.batch_indices(count, 5, 7, 2, 1, 3) == ftrain.batch_indices(count, 5, 7, 2, 1, 3)
+    assert ftrain.batch_indices(count, 6, 0, 8, 0, 1) != ftrain.batch_indices(count, 5, 0, 8, 0, 1)
+
+
+class Recorder(torch.nn.Module):
+    """A stand-in model: logits from an embedding, recording which positions it was asked."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = torch.nn.Embedding(50, 50)
+        self.kept: torch.Tensor | None = None
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                logits_to_keep: torch.Tensor) -> object:
+        self.kept = logits_to_keep
+        logits = self.embed(input_ids)[:, logits_to_keep, :]
+        return type("Out", (), {"logits": logits})()
+
+
+def test_loss_uses_only_positions_that_predict_labelled_tokens() -> None:
+    ids = list(range(1, 11))
+    labels = [IGNORE_INDEX] * 7 + ids[7:]
+    model = Recorder()
+    batch = ftrain.collate([Sequence_(ids, labels)], pad_id=0)
+    loss, tokens = ftrain.batch_loss(model, batch)
+    assert tokens == 3
+    assert model.kept is not None and model.kept.tolist() == [6, 7, 8]
+    logits = model.embed(torch.tensor(ids))[[6, 7, 8]]
+    expected = torch.nn.functional.cross_entropy(logits, torch.tensor(ids[7:]))
+    assert float(loss) == pytest.approx(float(expected), rel=1e-5)
+    padded = ftrain.collate([Sequence_(ids, labels), Sequence_([3, 4], [3, 4])], pad_id=0)
+    assert padded["attention_mask"].tolist()[1] == [1, 1] + [0] * 8
+    assert padded["labels"].tolist()[1][2:] == [IGNORE_INDEX] * 8
+
+
+def run(exact: list[bool], similarity: float) -> RunResult:
+    return RunResult(config={}, results=tuple(
+        HoleResult(path="a.py", kind="single", line=i, expected="x", completion="x" if e else "",
+                   exact=e, edit_similarity=similarity, parses=True, empty=not e,
+                   latency_ms=1.0) for i, e in enumerate(exact)))
+
+
+def test_install_only_when_better() -> None:
+    base = run([True, False, False, True], 0.5)
+    assert decide(base, run([True, True, False, True], 0.5), "better")[0]
+    assert not decide(base, run([True, False, False, False], 0.9), "better")[0]
+    assert decide(base, run([True, False, False, True], 0.6), "better")[0], "tie, closer"
+    assert not decide(base, run([True, False, False, True], 0.5), "better")[0], "no gain"
+    installed, why = decide(base, run([False] * 4, 0.1), "always")
+    assert installed and "install=always" in why
+    installed, why = decide(base, run([True] * 4, 1.0), "never")
+    assert not installed and "--no-install" in why
+    assert "+1/-0" in decide(base, run([True, True, False, True], 0.5), "better")[1]
