@@ -433,13 +433,14 @@ def run(args: argparse.Namespace, config: KodamaConfig) -> int:
         print_stats(dataset.stats, root)
 
     model = ftrain.make_trainable(loaded.model, ft, installed.path if installed else None)
+    model.to(accelerator.device)
     trainable, total = ftrain.trainable_parameters(model)
     train_tokens = sum(len(s.ids) for s in dataset.train)
     plan_file = run_dir / "plan.json" if run_dir is not None else None
     if plan_file is not None and args.resume and plan_file.is_file():
         run_plan = ftrain.Plan(**json.loads(plan_file.read_text(encoding="utf-8")))
     else:
-        step_seconds = ftrain.measure_step(model, dataset.train, ft, pad_id)
+        step_seconds = ftrain.measure_step(model, dataset.train, ft, pad_id, accelerator.device)
         run_plan = ftrain.plan(ft, len(dataset.train), train_tokens, step_seconds,
                                accelerator.num_processes, len(dataset.validation))
         if plan_file is not None:
@@ -513,6 +514,7 @@ def run(args: argparse.Namespace, config: KodamaConfig) -> int:
         return 0
     _say(f"training: {state.finished}; best validation loss {state.best_loss:.4f} at step "
          f"{state.best_step}")
+    accelerator.free_memory()  # the accelerator holds the trained model and its optimiser
     del model, loaded
     gc.collect()
 
