@@ -193,7 +193,8 @@ def cmd_complete(args: argparse.Namespace, config: KodamaConfig) -> int:
     from kodama.model.loader import load_model
 
     loaded = load_model(config.model.name, dtype=config.model.dtype,
-                        progress=_stderr_progress, threads=config.model.threads)
+                        progress=_stderr_progress, threads=config.model.threads,
+                        adapter=adapter_for(config, path))
     print(file=sys.stderr)
     engine = Engine(loaded, quantization=config.model.quantization)
     started = time.perf_counter()
@@ -211,6 +212,16 @@ def cmd_complete(args: argparse.Namespace, config: KodamaConfig) -> int:
         print(result.text)
         print(f"[{result.mode}-line, {elapsed_ms:.0f} ms, {loaded.name}]", file=sys.stderr)
     return 0
+
+
+def adapter_for(config: KodamaConfig, path: Path) -> Path | None:
+    """The adapter folder ``model.adapter`` asks for when working on the file ``path`` (with
+    ``auto``: the one installed for its project root, as the server would use)."""
+    from kodama.model.finetune.store import chosen_adapter
+    from kodama.server.tasks import project_root
+
+    folder, _ = chosen_adapter(config.model.adapter, project_root(path))
+    return folder
 
 
 def _stderr_progress(message: str, fraction: float | None) -> None:

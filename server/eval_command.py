@@ -87,6 +87,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="preset name (default: the embedded Qwen2.5-Coder-0.5B), a local model folder or "
              ".gguf file (e.g. a fine-tuned model), or a Hugging Face hub id",
     )
+    parser.add_argument("--adapter", metavar="auto|PATH",
+                        help="apply a fine-tuned adapter (auto: the one installed for PATH). "
+                             "Its training may have seen these held-out files: kodama "
+                             "fine-tune's own report measures on files it never trained on")
     parser.add_argument("--dtype", dest="eval_dtypes", type=_choices(DTYPES), metavar="LIST",
                         help="number format(s) of the weights: auto, bfloat16, float32 "
                              "(comma-separated to compare; default: the configured one)")
@@ -222,6 +226,13 @@ def run(args: argparse.Namespace, config: KodamaConfig,
         settings = dataclasses.replace(
             settings, budget=dataclasses.replace(settings.budget,
                                                  context_tokens=args.context_tokens))
+    adapter = None
+    if args.adapter:  # only when asked: config's ``auto`` is for serving
+        from kodama.model.finetune.store import chosen_adapter
+
+        adapter, _ = chosen_adapter(args.adapter, root)
+        if adapter is None:
+            raise ValueError(f"--adapter {args.adapter}: no adapter is installed for {root}")
     runs: list[RunResult] = []
     dtypes: list[str] = args.eval_dtypes or [config.model.dtype]
     quantizations: list[str] = args.eval_quantizations or [
@@ -237,7 +248,7 @@ def run(args: argparse.Namespace, config: KodamaConfig,
         for dtype in dtypes:
             for quantization in quantizations:
                 for finished in _run_model(config, dtype, quantization, hole_set, settings,
-                                           providers):
+                                           providers, adapter):
                     runs.append(finished)
                     _write(args, hole_set, [*baseline_runs, *runs])  # partial results
 
@@ -258,14 +269,15 @@ def _write(args: argparse.Namespace, hole_set: HoleSet, runs: list[RunResult]) -
 
 
 def _run_model(config: KodamaConfig, dtype: str, quantization: str, hole_set: HoleSet,
-               settings: Any, providers: dict[str, ContextProvider]) -> Iterator[RunResult]:
+               settings: Any, providers: dict[str, ContextProvider],
+               adapter: Path | None = None) -> Iterator[RunResult]:
     """Load the model in one numeric format and run every context on the holes (yields each
     run as it finishes)."""
     from kodama.model.engine import Engine  # imports torch
     from kodama.model.loader import load_model
 
     loaded = load_model(config.model.name, dtype=dtype,  # type: ignore[arg-type]
-                        progress=_load_progress, threads=config.model.threads)
+                        progress=_load_progress, threads=config.model.threads, adapter=adapter)
     print(file=sys.stderr)
     try:
         engine = Engine(loaded, quantization=quantization)  # type: ignore[arg-type]

@@ -70,21 +70,12 @@ class ModelHost:
 
     def adapter_choice(self) -> tuple[Path | None, str | None, str | None]:
         """(folder, version label, pointer stamp) of the adapter the configuration asks for."""
-        choice = self.config.adapter
-        if choice == "none":
-            return None, None, None
-        if choice != "auto":
-            return Path(choice).expanduser(), Path(choice).name, None
-        if self.root is None:
-            return None, None, None
-        from kodama.model.finetune.store import AdapterStore
+        from kodama.model.finetune.store import AdapterStore, chosen_adapter
 
         store = AdapterStore()
-        stamp = store.stamp(self.root)
-        installed = store.current(self.root)
-        if installed is None:
-            return None, None, stamp
-        return installed.path, installed.version, stamp
+        stamp = store.stamp(self.root) if self.config.adapter == "auto" and self.root else None
+        folder, label = chosen_adapter(self.config.adapter, self.root, store)
+        return folder, label, stamp
 
     def _build(self, progress: ProgressFn) -> tuple[Engine, str, str | None, str | None]:
         """Load the configured model (with its adapter) into an engine; (engine, message,

@@ -89,10 +89,10 @@ def run(args: argparse.Namespace, config: KodamaConfig) -> int:
     from kodama.model.engine import Engine  # imports torch: only once the input is known good
     from kodama.model.loader import load_model
     from kodama.model.tasks.generate import ChatRequest, run_chat
-    from kodama.server.cli import _stderr_progress
+    from kodama.server.cli import _stderr_progress, adapter_for
 
     loaded = load_model(config.model.name, dtype=config.model.dtype, progress=_stderr_progress,
-                        threads=config.model.threads)
+                        threads=config.model.threads, adapter=adapter_for(config, path))
     print(file=sys.stderr)
     engine = Engine(loaded, quantization=config.model.quantization)
 

@@ -367,6 +367,22 @@ class AdapterStore:
 # -- helpers -------------------------------------------------------------------------------
 
 
+def chosen_adapter(choice: str, root: Path | None,
+                   store: AdapterStore | None = None) -> tuple[Path | None, str | None]:
+    """(folder, label) of the adapter the setting ``model.adapter`` asks for: ``none`` → no
+    adapter; ``auto`` → the one installed for ``root`` (none when there is no root or no
+    install); anything else is the path of an adapter folder."""
+    if choice == "none":
+        return None, None
+    if choice != "auto":
+        folder = Path(choice).expanduser()
+        return folder, folder.name
+    if root is None:
+        return None, None
+    installed = (store or AdapterStore()).current(root)
+    return (installed.path, installed.version) if installed is not None else (None, None)
+
+
 def _is_version(name: str) -> bool:
     return _VERSION_RE.fullmatch(name) is not None
 
