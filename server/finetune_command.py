@@ -346,7 +346,7 @@ def _complete_holes(config: KodamaConfig, loaded: Any, root: Path, hole_set: Hol
                     label: str) -> RunResult:
     """The loaded model (quantised like serving) on ``hole_set`` with repository context built
     from every trainable file except the test files."""
-    from kodama.model.engine import Engine
+    from kodama.model.engine import Engine, release_memory
     from kodama.server.eval_command import _Progress, held_out_free, repository_provider
     from kodama.server.suggest import settings_from
 
@@ -358,8 +358,9 @@ def _complete_holes(config: KodamaConfig, loaded: Any, root: Path, hole_set: Hol
                           config={"model": label, "context": "repo",
                                   "quantization": config.model.quantization},
                           progress=_Progress(f"{label:>5}"))
-    del engine
+    del engine, loaded
     gc.collect()
+    release_memory()
     return result
 
 
@@ -393,6 +394,7 @@ def run(args: argparse.Namespace, config: KodamaConfig) -> int:
     """``kodama fine-tune``; 0 when it finished (installed or not), 130 when interrupted."""
     import torch
 
+    from kodama.model.engine import release_memory
     from kodama.model.finetune import train as ftrain
 
     started_wall = time.perf_counter()
@@ -517,6 +519,7 @@ def run(args: argparse.Namespace, config: KodamaConfig) -> int:
     accelerator.free_memory()  # the accelerator holds the trained model and its optimiser
     del model, loaded
     gc.collect()
+    release_memory()
 
     # -- the tuned model: test loss in the training format, then the holes as served
     tuned = _load(config, adapter=run_dir / "best")

@@ -249,19 +249,23 @@ def plan(config: FineTuneConfig, sequences: int, train_tokens: int, step_seconds
 
 
 def measure_step(model: Any, sequences: Sequence[Sequence_], config: FineTuneConfig,
-                 pad_id: int, device: Any = "cpu") -> float:
-    """Seconds of one optimiser step (forward + backward of ``gradient_accumulation`` batches
-    of the longest sequences), measured on the second of two passes; gradients are cleared."""
-    longest = sorted(sequences, key=lambda s: -len(s.ids))[: config.batch_size]
-    batch = {k: v.to(device) for k, v in collate(longest, pad_id).items()}
+                 pad_id: int, device: Any = "cpu", samples: int = 3) -> float:
+    """Seconds of one optimiser step: forward + backward of ``samples`` batches spread over
+    the training sequences (after one warm-up pass), times ``gradient_accumulation``.
+    Gradients are cleared afterwards."""
+    spread = [sequences[round(i * (len(sequences) - 1) / max(1, samples))]
+              for i in range(samples + 1)]
     model.train()
     timings = []
-    for _ in range(2):
+    for index in range(len(spread)):
+        chunk = spread[index:index + 1] * config.batch_size
+        batch = {k: v.to(device) for k, v in collate(chunk, pad_id).items()}
         started = time.perf_counter()
         batch_loss(model, batch)[0].backward()  # type: ignore[no-untyped-call]
         timings.append(time.perf_counter() - started)
     model.zero_grad(set_to_none=True)
-    return timings[-1] * config.gradient_accumulation
+    measured = timings[1:] or timings
+    return sum(measured) / len(measured) * config.gradient_accumulation
 
 
 # ---------------------------------------------------------------------- training
