@@ -444,7 +444,8 @@ def run(args: argparse.Namespace, config: KodamaConfig) -> int:
     else:
         step_seconds = ftrain.measure_step(model, dataset.train, ft, pad_id, accelerator.device)
         run_plan = ftrain.plan(ft, len(dataset.train), train_tokens, step_seconds,
-                               accelerator.num_processes, len(dataset.validation))
+                               accelerator.num_processes, len(dataset.validation),
+                               continued=installed is not None)
         if plan_file is not None:
             plan_file.write_text(json.dumps(dataclasses.asdict(run_plan)), encoding="utf-8")
     speed = run_plan.step_seconds / ft.gradient_accumulation / (REFERENCE_STEP_SECONDS / 4)
@@ -482,7 +483,9 @@ def run(args: argparse.Namespace, config: KodamaConfig) -> int:
     if not args.resume:
         initial = ftrain.mean_loss(model, dataset.validation, pad_id, accelerator)
         state.history.append({"step": 0, "validation_loss": initial})
-        base_test_loss = ftrain.mean_loss(model, dataset.test, pad_id, accelerator)
+        state.best_loss = initial
+        base_test_loss = _base_loss(model, dataset.test, pad_id, accelerator, ft.method,
+                                    continued=installed is not None)
         if run_dir is not None:
             (run_dir / "base_loss.json").write_text(json.dumps(
                 {"validation": initial, "test": base_test_loss}), encoding="utf-8")
@@ -537,8 +540,10 @@ def run(args: argparse.Namespace, config: KodamaConfig) -> int:
             previous_results = installed.meta.get("hole_results", {})
             forgetting = {
                 "holes": len(old_holes.holes),
+                "base_exact": sum(r.exact for r in base_run.results)
+                if old_holes.hash == hole_set.hash else "–",
                 "exact": sum(r.exact for r in again.results),
-                "previous_exact": sum(bool(previous_results.get(h.path + f":{h.line}", False))
+                "previous_exact": sum(bool(previous_results.get(_hole_key(h), False))
                                       for h in old_holes.holes),
             }
     del tuned
@@ -546,6 +551,10 @@ def run(args: argparse.Namespace, config: KodamaConfig) -> int:
 
     policy = ft.install
     install, decision = decide(base_run, tuned_run, policy)
+    if installed is not None and state.best_step == 0 and policy != "always":
+        install, decision = False, (
+            f"not installed: no validation improved on the installed adapter "
+            f"{installed.version}, which stays in use")
     wins, losses_n = paired_exact(base_run, tuned_run)
     report: dict[str, Any] = {
         "version": 1,
@@ -594,7 +603,7 @@ def run(args: argparse.Namespace, config: KodamaConfig) -> int:
         done = store.install(root, package, {
             "model": config.model.name, "method": ft.method, "source_files": dataset.hashes,
             "splits": dataset.splits, "results": report["results"],
-            "hole_results": {f"{h.path}:{h.line}": r.exact
+            "hole_results": {_hole_key(h): r.exact
                              for h, r in zip(hole_set.holes, tuned_run.results, strict=True)},
         })
         report["installed"] = done.version
@@ -613,12 +622,32 @@ def run(args: argparse.Namespace, config: KodamaConfig) -> int:
     return 0
 
 
+def _hole_key(hole: Hole) -> str:
+    """A hole's identity across runs (two holes can start on one line)."""
+    return f"{hole.path}:{hole.kind}:{len(hole.prefix)}:{len(hole.middle)}"
+
+
 def _still_valid(root: Path, hole_set: HoleSet) -> HoleSet:
     """The previous run's holes whose file is unchanged (a changed file's holes are moot)."""
     current = {s.path: s.text for s in fdata.walk_repository(root)}
     kept = tuple(h for h in hole_set.holes
                  if current.get(h.path) == h.prefix + h.middle + h.suffix)
     return dataclasses.replace(hole_set, holes=kept)
+
+
+def _base_loss(model: Any, sequences: list[fdata.Sequence_], pad_id: int, accelerator: Any,
+               method: str, *, continued: bool) -> float | None:
+    """Test loss of the base model: the untrained model itself, or — when training continues
+    from an installed LoRA adapter — the model with the adapter switched off (None for the
+    other methods, whose starting weights are not the base model's)."""
+    from kodama.model.finetune.train import mean_loss
+
+    if not continued:
+        return mean_loss(model, sequences, pad_id, accelerator)
+    if method != "lora":
+        return None
+    with model.disable_adapter():
+        return mean_loss(model, sequences, pad_id, accelerator)
 
 
 def _plain_loss(model: Any, sequences: list[fdata.Sequence_], pad_id: int) -> float:

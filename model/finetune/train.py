@@ -224,11 +224,13 @@ def auto_epochs(train_tokens: int) -> float:
 
 
 def plan(config: FineTuneConfig, sequences: int, train_tokens: int, step_seconds: float,
-         processes: int = 1, validation_sequences: int = 0, validations: int = 6) -> Plan:
+         processes: int = 1, validation_sequences: int = 0, validations: int = 6,
+         continued: bool = False) -> Plan:
     """Steps from the configured epochs (or :func:`auto_epochs`), capped by ``max_steps`` and
     by what fits in ``max_minutes`` at ``step_seconds`` per step, with ``validations``
     validations of ``validation_sequences`` sequences (a forward pass costs about 45 % of a
-    training pass) in the same budget."""
+    training pass) in the same budget. Training that ``continued`` from an installed adapter
+    gets half the default learning rate (it refines, and should not forget)."""
     per_step = config.batch_size * config.gradient_accumulation * processes
     epochs = config.epochs if config.epochs is not None else auto_epochs(train_tokens)
     steps = max(1, math.ceil(sequences * epochs / per_step))
@@ -243,7 +245,8 @@ def plan(config: FineTuneConfig, sequences: int, train_tokens: int, step_seconds
         if fits < steps:
             steps, limited = max(1, fits), "time budget"
     every = config.eval_every or max(1, math.ceil(steps / validations))
-    rate = config.learning_rate or DEFAULT_LEARNING_RATES[config.method]
+    rate = config.learning_rate or DEFAULT_LEARNING_RATES[config.method] * (
+        0.5 if continued else 1.0)
     return Plan(steps, steps * per_step / max(sequences, 1), every, rate, step_seconds,
                 limited, validation_seconds)
 
@@ -330,7 +333,8 @@ def train(model: Any, train_set: Sequence[Sequence_], validation: Sequence[Seque
     to ``run_dir/best``; ``config.patience`` validations without one stop the run. A
     checkpoint is written every ``checkpoint_every`` steps and on Ctrl-C (then
     :class:`Interrupted` is raised); ``resume`` continues from ``run_dir/checkpoint``.
-    ``state`` carries earlier points (the validation loss before training) into the history.
+    ``state`` carries earlier points into the history; its ``best_loss``, when finite, is the
+    validation loss before training, which the first kept weights must beat.
     ``accelerator`` must have been made with ``gradient_accumulation_steps`` =
     ``config.gradient_accumulation``.
     """
@@ -358,6 +362,11 @@ def train(model: Any, train_set: Sequence[Sequence_], validation: Sequence[Seque
     if resume:
         accelerator.load_state(str(run_dir / "checkpoint"))
         state = State.load(run_dir / "checkpoint" / STATE_FILE)
+    if not resume and math.isfinite(state.best_loss) and accelerator.is_main_process:
+        # The loss before training is the one to beat: until a validation does, the untrained
+        # weights are the best ones (a run that only gets worse installs nothing new).
+        _replace_dir(run_dir / "best", lambda d: save_trained(
+            accelerator.unwrap_model(model), d, config.method))
     accum = config.gradient_accumulation
     model.train()
     started = time.perf_counter() - state.seconds

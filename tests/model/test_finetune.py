@@ -210,3 +210,51 @@ def test_a_killed_run_resumes_from_its_last_periodic_checkpoint(
     assert steps == list(range(1, 11))
     assert (run_dir / "best" / "adapter_config.json").is_file()
     assert not math.isinf(state.best_loss)
+
+
+@pytest.mark.parametrize("method", ["top", "full"])
+def test_top_layers_and_full_fine_tunes_install_and_apply(
+    tmp_path: Path, tiny_model_dir: Path, method: str
+) -> None:
+    root = make_repo(tmp_path / "repo")
+    assert fine_tune(root, tiny_model_dir, "--method", method, "--top-layers", "1",
+                     "--max-steps", "3", "--learning-rate", "0.01", "--install", "always") == 0
+    installed = AdapterStore().current(root)
+    assert installed is not None and (installed.path / ftrain.TRAINED_FILE).is_file()
+    from safetensors.torch import load_file
+
+    names = set(load_file(str(installed.path / ftrain.TRAINED_FILE)))
+    if method == "top":
+        assert names and all(n.startswith(("model.layers.1.", "model.norm.")) for n in names)
+    else:
+        assert "model.embed_tokens.weight" in names and any("layers.0." in n for n in names)
+    ids = torch.tensor([[10, 20, 30, 40]])
+    base = load_model(str(tiny_model_dir), dtype="float32")
+    tuned = load_model(str(tiny_model_dir), dtype="float32", adapter=installed.path)
+    with torch.no_grad():
+        assert not torch.allclose(base.model(ids).logits, tuned.model(ids).logits)
+
+
+def test_early_stopping_keeps_the_best_weights(tmp_path: Path, tiny_model_dir: Path) -> None:
+    from accelerate import Accelerator
+
+    model = ftrain.make_trainable(load_model(str(tiny_model_dir), dtype="float32").model,
+                                  FineTuneConfig())
+    data = [Sequence_([(i * 7 + k) % 400 + 10 for k in range(40)],
+                      [(i * 7 + k) % 400 + 10 for k in range(40)]) for i in range(8)]
+    # A learning rate far too high: the validation loss soon stops improving.
+    config = FineTuneConfig(gradient_accumulation=1, patience=2, optimizer="sgd")
+    run_plan = ftrain.Plan(steps=40, epochs=5.0, eval_every=1, learning_rate=50.0,
+                           step_seconds=0.1, limited_by="max_steps")
+    accelerator = Accelerator(gradient_accumulation_steps=1, cpu=True)
+    before = ftrain.mean_loss(model, data[:2], 0, accelerator)
+    state = ftrain.train(model, data, data[:2], config, run_plan, tmp_path / "run",
+                         accelerator, pad_id=0, state=ftrain.State(best_loss=before))
+    assert state.finished.startswith("early stop")
+    assert state.step < 40
+    assert state.best_step == 0 and state.best_loss == before, "nothing beat the start"
+    kept = tmp_path / "run" / "best"
+    from safetensors.torch import load_file
+
+    weights = load_file(str(kept / "adapter_model.safetensors"))
+    assert all(not t.any() for name, t in weights.items() if "lora_B" in name), "untrained"
