@@ -297,6 +297,11 @@ def _accelerator(config: FineTuneConfig) -> Any:
 
         fast = torch.cuda.is_available() or bf16_is_fast()
         mixed = "bf16" if fast else "no"
+    from accelerate.state import AcceleratorState
+
+    # One run per process from the CLI; a second run in the same process (tests, notebooks)
+    # may ask for another precision, which accelerate's process-wide state would refuse.
+    AcceleratorState._reset_state()
     return Accelerator(gradient_accumulation_steps=config.gradient_accumulation,
                        mixed_precision=mixed)
 
@@ -528,7 +533,7 @@ def run(args: argparse.Namespace, config: KodamaConfig) -> int:
     tuned = _load(config, adapter=run_dir / "best")
     tuned_test_loss = _plain_loss(tuned.model, dataset.test, pad_id)
     tuned_run = _complete_holes(config, tuned, root, hole_set, "tuned")
-    forgetting = None
+    forgetting: dict[str, Any] | None = None
     if installed is not None and (installed.path / "holes.json.gz").is_file():
         old_holes = _holes_from_json(json.loads(gzip.decompress(
             (installed.path / "holes.json.gz").read_bytes())))
