@@ -162,7 +162,8 @@ def test_hub_id_offline_fails_fast_and_clearly(monkeypatch: pytest.MonkeyPatch) 
     started = time.perf_counter()
     with pytest.raises(ModelLoadError) as info:
         load_model("kodama-tests/no-such-model-anywhere")
-    assert time.perf_counter() - started < 10
+    # Offline means no network wait at all; the bound only catches a hang on a busy machine.
+    assert time.perf_counter() - started < 60
     message = str(info.value)
     assert "kodama-tests/no-such-model-anywhere" in message
     assert "hub cannot be reached" in message and "local path" in message
