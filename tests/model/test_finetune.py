@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from helpers.repos import module
 from kodama.model.finetune import train as ftrain
 from kodama.model.finetune.data import Sequence_
 from kodama.model.finetune.store import AdapterStore
@@ -24,18 +25,6 @@ from kodama.server.cli import main
 from kodama.server.config import FineTuneConfig
 
 FAST = ["--dtype", "float32", "--threads", "1", "--log-level", "warning", "--holes", "6"]
-
-
-def module(i: int) -> str:
-    words = ["alpha", "beta", "gamma", "delta", "omega", "sigma", "kappa", "theta"]
-    w = words[i % len(words)]
-    lines = [f'"""Module {w} {i}."""', "", ""]
-    for k in range(5):
-        lines += [f"def {w}_{i}_{k}(value, scale={k + i}):",
-                  f'    """Scale {w} number {k}."""',
-                  f"    shifted = value + {k * i + 7}",
-                  "    return shifted * scale", "", ""]
-    return "\n".join(lines)
 
 
 def make_repo(root: Path, files: int = 10) -> Path:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers.repos import module
 from kodama.model.evaluation import SourceFile
 from kodama.model.finetune import data
 from kodama.model.prompt import FimFormat
@@ -44,19 +45,6 @@ class Circle:
         total = 2 * 3.14159 * self.radius
         return total
 '''
-
-
-def module(i: int) -> str:
-    """Distinct modules (different names and bodies, so not near-duplicates)."""
-    words = ["alpha", "beta", "gamma", "delta", "omega", "sigma", "kappa", "theta"]
-    w = words[i % len(words)]
-    lines = [f'"""Module {w} {i}."""', "", ""]
-    for k in range(6):
-        lines += [f"def {w}_{i}_{k}(value_{k}, scale={k + i}):",
-                  f'    """Scale {w} number {k} of module {i}."""',
-                  f"    shifted_{k} = value_{k} + {k * i + 7}",
-                  f"    return shifted_{k} * scale * {w!r}.count('{w[k % len(w)]}')", "", ""]
-    return "\n".join(lines)
 
 
 SECRET_MARKERS = ("SECRETMARKER", "IGNOREDMARKER", "KODAMAIGNOREDMARKER", "KEYMARKER")
