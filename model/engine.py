@@ -91,6 +91,21 @@ class _Slot:
     cache: Any = None
 
 
+class PlainText:
+    """The encoder of every prompt, served or trained on: no special tokens added, and literal
+    ``<|fim_middle|>``-like strings in the user's code stay text, never control tokens."""
+
+    def __init__(self, tokenizer: Any) -> None:
+        """Wrap a Hugging Face tokenizer."""
+        self.tokenizer = tokenizer
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids of ``text``."""
+        return list(
+            self.tokenizer.encode(text, add_special_tokens=False, split_special_tokens=True)
+        )
+
+
 class Engine:
     """A loaded causal LM ready to complete prompts (see ``kodama.model.completion``)."""
 
@@ -157,11 +172,8 @@ class Engine:
         return self.encode(text)
 
     def encode(self, text: str) -> list[int]:
-        """Token ids of ``text`` as plain text: no special tokens added, and literal
-        ``<|fim_middle|>``-like strings in the user's code stay text, never control tokens."""
-        return list(
-            self.tokenizer.encode(text, add_special_tokens=False, split_special_tokens=True)
-        )
+        """Token ids of ``text`` as plain text (see :class:`PlainText`)."""
+        return PlainText(self.tokenizer).encode(text)
 
     def decode(self, ids: Sequence[int]) -> str:
         """Text of ``ids``, special tokens dropped."""

@@ -31,6 +31,7 @@ import resource
 import shutil
 import sys
 import time
+import typing
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -98,11 +99,12 @@ def add_parsers(subparsers: Any, model_flags: Any) -> None:
                         help="also copy the report (Markdown, JSON, PNG) here")
     model_flags(parser)
     defaults = FineTuneConfig()
-    hints = {f.name: f.type for f in dataclasses.fields(FineTuneConfig)}
+    hints = typing.get_type_hints(FineTuneConfig)
     for key, default, doc in describe(defaults):
         kwargs: dict[str, Any] = {"dest": f"fine_tune.{key}", "metavar": key.upper(),
                                   "help": f"{doc} (default {default})"}
-        choices = _literal_choices(str(hints[key]))
+        choices = [str(c) for c in typing.get_args(hints[key])] \
+            if typing.get_origin(hints[key]) is typing.Literal else []
         if choices:
             kwargs["choices"] = choices
             kwargs.pop("metavar")
@@ -113,13 +115,6 @@ def add_parsers(subparsers: Any, model_flags: Any) -> None:
     adapters.add_argument("action", choices=["list", "rollback", "remove"])
     adapters.add_argument("path", type=Path, metavar="PATH", help="the repository's root folder")
     adapters.add_argument("--to", metavar="VERSION", help="rollback: this version")
-
-
-def _literal_choices(hint: str) -> list[str]:
-    if "Literal[" not in hint:
-        return []
-    inner = hint.split("Literal[", 1)[1].split("]", 1)[0]
-    return [part.strip().strip("'\"") for part in inner.split(",")]
 
 
 def fine_tune_values(args: argparse.Namespace) -> dict[str, Any]:
@@ -163,17 +158,6 @@ def run_adapters(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------------ the run
-class _Tokens:
-    """The :class:`~kodama.model.prompt.Encoder` prompts are built with while serving."""
-
-    def __init__(self, tokenizer: Any) -> None:
-        self.tokenizer = tokenizer
-
-    def encode(self, text: str) -> list[int]:
-        return list(self.tokenizer.encode(text, add_special_tokens=False,
-                                          split_special_tokens=True))
-
-
 def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -200,20 +184,22 @@ class Dataset:
     """Training files new or changed since the installed adapter (continual learning)."""
 
 
-def build_dataset(root: Path, tokenizer: Any, config: FineTuneConfig,
+def build_dataset(corpus: fdata.Corpus, tokenizer: Any, config: FineTuneConfig,
                   previous: Installed | None) -> Dataset:
     """Collect, split, render and pack the repository's examples; with ``previous``, training
     sees what changed since it plus as much again of the rest (replay against forgetting)."""
     from kodama.model.prompt import detect_fim
 
-    corpus = fdata.collect(root)
+    root = corpus.root
     if not corpus.files:
         raise ValueError(f"{root}: no source file to train on (languages with a grammar, not "
                          "ignored, not secret, not generated)")
     splits = fdata.split(corpus.files, seed=config.seed, test_fraction=config.test_fraction,
                          validation_fraction=config.validation_fraction)
     hashes = {s.path: _sha(s.text) for s in corpus.files}
-    encoder = _Tokens(tokenizer)
+    from kodama.model.engine import PlainText
+
+    encoder = PlainText(tokenizer)
     vocab = tokenizer.get_vocab()
     fim = detect_fim(vocab)
     end_id = fdata.end_token(vocab, tokenizer.eos_token_id)
@@ -341,13 +327,13 @@ def _run_dir(root: Path, resume: bool) -> Path:
     return folder
 
 
-def _eval_holes(root: Path, test_files: list[str], config: FineTuneConfig) -> HoleSet:
-    files = [s for s in fdata.walk_repository(root) if s.path in set(test_files)]
-    return pick_holes(root, holes=config.holes, held_out=max(1, len(files)),
+def _eval_holes(corpus: fdata.Corpus, test_files: list[str], config: FineTuneConfig) -> HoleSet:
+    files = [s for s in corpus.files if s.path in set(test_files)]
+    return pick_holes(corpus.root, holes=config.holes, held_out=max(1, len(files)),
                       seed=config.seed, files=files)
 
 
-def _complete_holes(config: KodamaConfig, loaded: Any, root: Path, hole_set: HoleSet,
+def _complete_holes(config: KodamaConfig, loaded: Any, corpus: fdata.Corpus, hole_set: HoleSet,
                     label: str) -> RunResult:
     """The loaded model (quantised like serving) on ``hole_set`` with repository context built
     from every trainable file except the test files."""
@@ -357,8 +343,7 @@ def _complete_holes(config: KodamaConfig, loaded: Any, root: Path, hole_set: Hol
 
     engine = Engine(loaded, quantization=config.model.quantization)
     settings = settings_from(config.completion)
-    files = fdata.collect(root).files
-    with held_out_free(root, files, hole_set, repository_provider) as provider:
+    with held_out_free(corpus.root, corpus.files, hole_set, repository_provider) as provider:
         result = evaluate(hole_set, engine, settings, provider,
                           config={"model": label, "context": "repo",
                                   "quantization": config.model.quantization},
@@ -418,6 +403,7 @@ def run(args: argparse.Namespace, config: KodamaConfig) -> int:
         installed = None
 
     run_dir = _run_dir(root, args.resume) if main and not args.dry_run else None
+    corpus = fdata.collect(root)  # the one walk of the repository: data, holes, context
     loaded = _load(config)
     tokenizer = loaded.tokenizer
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
@@ -427,7 +413,7 @@ def run(args: argparse.Namespace, config: KodamaConfig) -> int:
         installed = store.current(root) if dataset.stats["continued_from"] else None
         _say(f"resuming {run_dir}")
     else:
-        dataset = build_dataset(root, tokenizer, ft, installed)
+        dataset = build_dataset(corpus, tokenizer, ft, installed)
         if installed is not None and not dataset.changed and not args.dry_run:
             _say(f"no training file changed since the installed adapter {installed.version}; "
                  "nothing new to learn (use --fresh to train again from the base model)")
@@ -476,10 +462,10 @@ def run(args: argparse.Namespace, config: KodamaConfig) -> int:
             hole_set = _holes_from_json(json.loads(gzip.decompress(hole_file.read_bytes())))
             base_run = _run_from_json(json.loads(base_file.read_text(encoding="utf-8")))
         else:
-            hole_set = _eval_holes(root, test_files, ft)
+            hole_set = _eval_holes(corpus, test_files, ft)
             _say(f"before: the base model completes {len(hole_set.holes)} holes in "
                  f"{len(hole_set.held_out)} test files")
-            base_run = _complete_holes(config, _load(config), root, hole_set, "base")
+            base_run = _complete_holes(config, _load(config), corpus, hole_set, "base")
             hole_file.write_bytes(gzip.compress(json.dumps(_holes_to_json(hole_set)).encode()))
             base_file.write_text(json.dumps(_run_json(base_run)), encoding="utf-8")
     accelerator.wait_for_everyone()
@@ -532,16 +518,16 @@ def run(args: argparse.Namespace, config: KodamaConfig) -> int:
     # -- the tuned model: test loss in the training format, then the holes as served
     tuned = _load(config, adapter=run_dir / "best")
     tuned_test_loss = _plain_loss(tuned.model, dataset.test, pad_id)
-    tuned_run = _complete_holes(config, tuned, root, hole_set, "tuned")
+    tuned_run = _complete_holes(config, tuned, corpus, hole_set, "tuned")
     forgetting: dict[str, Any] | None = None
     if installed is not None and (installed.path / "holes.json.gz").is_file():
         old_holes = _holes_from_json(json.loads(gzip.decompress(
             (installed.path / "holes.json.gz").read_bytes())))
-        old_holes = _still_valid(root, old_holes)
+        old_holes = _still_valid(corpus, old_holes)
         if old_holes.holes:
             # The same test files give the same holes: the "after" run already answered them.
             again = tuned_run if old_holes.hash == hole_set.hash else _complete_holes(
-                config, _load(config, adapter=run_dir / "best"), root, old_holes, "old")
+                config, _load(config, adapter=run_dir / "best"), corpus, old_holes, "old")
             previous_results = installed.meta.get("hole_results", {})
             forgetting = {
                 "holes": len(old_holes.holes),
@@ -632,9 +618,9 @@ def _hole_key(hole: Hole) -> str:
     return f"{hole.path}:{hole.kind}:{len(hole.prefix)}:{len(hole.middle)}"
 
 
-def _still_valid(root: Path, hole_set: HoleSet) -> HoleSet:
+def _still_valid(corpus: fdata.Corpus, hole_set: HoleSet) -> HoleSet:
     """The previous run's holes whose file is unchanged (a changed file's holes are moot)."""
-    current = {s.path: s.text for s in fdata.walk_repository(root)}
+    current = {s.path: s.text for s in corpus.files}
     kept = tuple(h for h in hole_set.holes
                  if current.get(h.path) == h.prefix + h.middle + h.suffix)
     return dataclasses.replace(hole_set, holes=kept)
