@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -224,9 +225,11 @@ def test_top_layers_and_full_fine_tunes_install_and_apply(
         assert not torch.allclose(base.model(ids).logits, tuned.model(ids).logits)
 
 
-def test_early_stopping_keeps_the_best_weights(tmp_path: Path, tiny_model_dir: Path) -> None:
+def _early_stopping_run(tmp_path: Path, tiny_model_dir: Path, start_loss: float | None) -> tuple[
+        Any, list[Sequence_], Any, float, ftrain.State]:
     from accelerate import Accelerator
 
+    torch.manual_seed(0)
     model = ftrain.make_trainable(load_model(str(tiny_model_dir), dtype="float32").model,
                                   FineTuneConfig())
     data = [Sequence_([(i * 7 + k) % 400 + 10 for k in range(40)],
@@ -238,12 +241,33 @@ def test_early_stopping_keeps_the_best_weights(tmp_path: Path, tiny_model_dir: P
     accelerator = Accelerator(gradient_accumulation_steps=1, cpu=True)
     before = ftrain.mean_loss(model, data[:2], 0, accelerator)
     state = ftrain.train(model, data, data[:2], config, run_plan, tmp_path / "run",
-                         accelerator, pad_id=0, state=ftrain.State(best_loss=before))
+                         accelerator, pad_id=0,
+                         state=ftrain.State(best_loss=before if start_loss is None else start_loss))
+    return model, data, accelerator, before, state
+
+
+def test_early_stopping_keeps_the_weights_of_the_best_validation(
+        tmp_path: Path, tiny_model_dir: Path) -> None:
+    _, data, accelerator, before, state = _early_stopping_run(tmp_path, tiny_model_dir, None)
     assert state.finished.startswith("early stop")
     assert state.step < 40
-    assert state.best_step == 0 and state.best_loss == before, "nothing beat the start"
-    kept = tmp_path / "run" / "best"
+    seen = [(0, before)] + [(h["step"], h["validation_loss"]) for h in state.history
+                            if "validation_loss" in h]
+    best_step, best_loss = min(seen, key=lambda point: point[1])
+    assert (state.best_step, state.best_loss) == (best_step, pytest.approx(best_loss))
+    # The kept weights are the best ones: loaded afresh they give the best validation loss.
+    kept = load_model(str(tiny_model_dir), dtype="float32", adapter=tmp_path / "run" / "best")
+    assert ftrain.mean_loss(kept.model, data[:2], 0, accelerator) == pytest.approx(
+        best_loss, rel=1e-4)
+
+
+def test_a_run_that_beats_nothing_keeps_the_starting_weights(
+        tmp_path: Path, tiny_model_dir: Path) -> None:
+    # A starting loss of 0 cannot be beaten, as when a continued run only gets worse.
+    _, _, _, _, state = _early_stopping_run(tmp_path, tiny_model_dir, 0.0)
+    assert state.finished.startswith("early stop") and state.step == 2
+    assert state.best_step == 0 and state.best_loss == 0.0
     from safetensors.torch import load_file
 
-    weights = load_file(str(kept / "adapter_model.safetensors"))
-    assert all(not t.any() for name, t in weights.items() if "lora_B" in name), "untrained"
+    weights = load_file(str(tmp_path / "run" / "best" / "adapter_model.safetensors"))
+    assert weights and all(not t.any() for name, t in weights.items() if "lora_B" in name)
