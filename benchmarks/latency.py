@@ -19,7 +19,7 @@ One command, one table. For chosen code lines of real files (``--files``, ``--li
     .venv/bin/python benchmarks/latency.py --quantization none int8 --json out.json
     .venv/bin/python benchmarks/latency.py --skip-lsp --lines 1   # reference only
 
-llama.cpp is a benchmark dependency: ``benchmarks/setup-llamacpp.sh`` builds and installs it;
+llama.cpp is a benchmark dependency: ``scripts/install-llamacpp`` builds and installs it;
 without it that part is skipped with a message.
 """
 

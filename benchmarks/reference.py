@@ -11,7 +11,7 @@ every token, and with llama.cpp's KV cache of the longest common prefix reused b
 consecutive prompts of a line (what ``llama-server`` does with ``cache_prompt``).
 
 *cold* = the first prompt of a line (a new document: nothing to reuse); *warm* = the prompts
-after each keystroke. llama.cpp is a benchmark dependency: ``benchmarks/setup-llamacpp.sh``.
+after each keystroke. llama.cpp is a benchmark dependency: ``scripts/install-llamacpp``.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from benchmarks.common import edit_states
 from benchmarks.session import Target, read_source
 
 SETUP_HINT = ("llama.cpp reference skipped: llama_cpp is not installed "
-              "(run benchmarks/setup-llamacpp.sh)")
+              "(run scripts/install-llamacpp)")
 
 
 def llama_cpp_available() -> bool:

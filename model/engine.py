@@ -33,6 +33,7 @@ from kodama.model.completion import Cancellation, Generation, StopReason
 from kodama.model.loader import LoadedModel
 from kodama.model.prompt import FimFormat, common_prefix_length, detect_fim
 from kodama.model.quantize import Quantization, quantize_model
+from kodama.model.tokens import PlainText, chat_ids, stop_ids
 
 PREFILL_CHUNK = 256
 """Prompt tokens fed per forward pass during prefill (cancellation is checked between chunks)."""
@@ -91,21 +92,6 @@ class _Slot:
     cache: Any = None
 
 
-class PlainText:
-    """The encoder of every prompt, served or trained on: no special tokens added, and literal
-    ``<|fim_middle|>``-like strings in the user's code stay text, never control tokens."""
-
-    def __init__(self, tokenizer: Any) -> None:
-        """Wrap a Hugging Face tokenizer."""
-        self.tokenizer = tokenizer
-
-    def encode(self, text: str) -> list[int]:
-        """Token ids of ``text``."""
-        return list(
-            self.tokenizer.encode(text, add_special_tokens=False, split_special_tokens=True)
-        )
-
-
 class Engine:
     """A loaded causal LM ready to complete prompts (see ``kodama.model.completion``)."""
 
@@ -130,7 +116,8 @@ class Engine:
         if quantize_model(self.model, quantization):
             release_memory()
         self._fim = detect_fim(self.tokenizer.get_vocab())
-        self.stop_ids = self._stop_ids()
+        self.stop_ids = stop_ids(
+            self.tokenizer, getattr(self.model.generation_config, "eos_token_id", None))
         self._lock = threading.Lock()
         self._slots: OrderedDict[str, _Slot] = OrderedDict()
         self._cache_slots = cache_slots
@@ -140,36 +127,10 @@ class Engine:
         """The model's fill-in-the-middle format, or None."""
         return self._fim
 
-    def _stop_ids(self) -> frozenset[int]:
-        """End-of-text and every special/control token: none of them belongs in a completion."""
-        ids: set[int] = set(self.tokenizer.all_special_ids)
-        for token_id, added in self.tokenizer.added_tokens_decoder.items():
-            if added.special:
-                ids.add(int(token_id))
-        eos = getattr(self.model.generation_config, "eos_token_id", None)
-        if isinstance(eos, int):
-            ids.add(eos)
-        elif isinstance(eos, list):
-            ids.update(int(e) for e in eos)
-        return frozenset(ids)
-
     def encode_chat(self, messages: Sequence[Mapping[str, str]]) -> list[int]:
-        """Token ids of a chat (``role``/``content`` messages) in the model's chat template,
-        ending where the assistant's answer starts; a plain transcript without a template."""
-        # Control-token strings inside the user's code must stay text: break them up.
-        specials = [t for t in self.tokenizer.added_tokens_encoder if len(t) > 1]
-        safe = []
-        for message in messages:
-            content = message["content"]
-            for token in specials:
-                content = content.replace(token, token[0] + "\u200b" + token[1:])
-            safe.append({"role": message["role"], "content": content})
-        if getattr(self.tokenizer, "chat_template", None):
-            ids = self.tokenizer.apply_chat_template(
-                safe, add_generation_prompt=True, tokenize=True, return_dict=False)
-            return [int(i) for i in ids]
-        text = "".join(f"{m['role']}: {m['content']}\n\n" for m in safe) + "assistant: "
-        return self.encode(text)
+        """Token ids of a chat, ending where the assistant's answer starts (see
+        :func:`kodama.model.tokens.chat_ids`)."""
+        return chat_ids(self.tokenizer, messages)
 
     def encode(self, text: str) -> list[int]:
         """Token ids of ``text`` as plain text (see :class:`PlainText`)."""

@@ -257,6 +257,21 @@ def load_model(
     return LoadedModel(model, tokenizer, name, source, actual, seconds)
 
 
+def load_tokenizer(spec: str, *, progress: ProgressFn | None = None) -> Any:
+    """Only the tokenizer of the model ``spec`` names (see :func:`resolve`), for a backend that
+    generates elsewhere. A preset or GGUF file is converted into the cache on first use, as for
+    :func:`load_model`; no weights are loaded. ModelLoadError says what was tried."""
+    source = resolve(spec)
+    folder = _model_folder(source, progress)
+    kwargs: dict[str, Any] = {"local_files_only": True} if _hub_offline() else {}
+    try:
+        from transformers import AutoTokenizer
+
+        return AutoTokenizer.from_pretrained(folder, **kwargs)
+    except Exception as error:
+        raise ModelLoadError(_failure_message(spec, source, folder, error)) from error
+
+
 def _display_name(source: ModelSource) -> str:
     if source.kind == "hub":
         return source.value

@@ -43,7 +43,7 @@ class KodamaServer(LanguageServer):
         self.config = config
         self.documents = DocumentStore()
         self.scheduler = Scheduler()
-        self.model = ModelHost(config.model)
+        self.model = ModelHost(config.model, config.remote)
         self.load_model = load_model
         self.config_errors: list[str] = []
         """Problems found in initializationOptions, shown to the user once initialised."""
@@ -104,6 +104,7 @@ def create_server(config: KodamaConfig, *, load_model: bool = True) -> KodamaSer
         if isinstance(options, dict):
             server.config = merge(server.config, options, errors)
             server.model.config = server.config.model
+            server.model.remote_config = server.config.remote
         else:
             errors.append("initializationOptions must be an object")
         for error in errors:

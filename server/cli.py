@@ -15,10 +15,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kodama.server import eval_command, finetune_command, task_commands
-from kodama.server.config import QUANTIZATION_NAMES, KodamaConfig, describe, from_env, merge, nest
+from kodama.server.config import (
+    ENV_VARS,
+    QUANTIZATION_NAMES,
+    KodamaConfig,
+    describe,
+    from_env,
+    merge,
+    nest,
+)
 from kodama.server.version import VERSION
 
 if TYPE_CHECKING:
+    from kodama.model.engine import Engine
+    from kodama.model.remote import RemoteEngine
     from kodama.syntax.document import SyntaxDocument
 
 DESCRIPTION = """\
@@ -39,10 +49,7 @@ CONFIG_EPILOG = "settings (also via initializationOptions, camelCase accepted):\
     f"  {key:<34} default {default}" for key, default, _ in describe()
 ) + """
 
-environment: KODAMA_MODEL, KODAMA_DTYPE, KODAMA_THREADS, KODAMA_QUANTIZATION, KODAMA_ADAPTER,
-KODAMA_LOG_LEVEL,
-KODAMA_CACHE_DIR
-"""
+environment: """ + ", ".join([*ENV_VARS, "KODAMA_CACHE_DIR"]) + "\n"
 
 
 def _model_flags(parser: argparse.ArgumentParser) -> None:
@@ -59,6 +66,13 @@ def _model_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--adapter", metavar="auto|none|PATH",
                         help="fine-tuned adapter: auto (the one installed for the repository), "
                              "none, or a folder (default: auto)")
+    parser.add_argument("--remote", metavar="URL",
+                        help="generate on a shared OpenAI-compatible server (vLLM, llama.cpp, "
+                             "TGI, Ollama) at URL, e.g. http://gpu-box:8000/v1; the API key is "
+                             "read from $KODAMA_API_KEY (see remote.* settings)")
+    parser.add_argument("--remote-model", metavar="NAME",
+                        help="model (or vLLM LoRA adapter) name to request from the remote "
+                             "server (default: the first it lists)")
     parser.add_argument("--log-level", choices=["debug", "info", "warning", "error"],
                         help="log detail on stderr (default: info)")
 
@@ -118,6 +132,8 @@ def config_from_args(args: argparse.Namespace, errors: list[str]) -> KodamaConfi
         "model.threads": getattr(args, "threads", None),
         "model.quantization": getattr(args, "quantization", None),
         "model.adapter": getattr(args, "adapter", None),
+        "remote.url": getattr(args, "remote", None),
+        "remote.model": getattr(args, "remote_model", None),
         "log_level": getattr(args, "log_level", None),
         **finetune_command.fine_tune_values(args),
     }
@@ -181,6 +197,26 @@ def cmd_serve(args: argparse.Namespace, config: KodamaConfig) -> int:
     return 0
 
 
+def engine_for(config: KodamaConfig, path: Path) -> tuple[Engine | RemoteEngine, str, str]:
+    """The backend for a one-shot command on ``path``: the remote server when ``remote.url``
+    is set (connected, or RemoteError), else the local model with the repository's adapter;
+    with its display name and number format."""
+    if config.remote.url:
+        from kodama.server.model_host import remote_engine
+
+        remote = remote_engine(config.remote, config.model, _stderr_progress)
+        described = remote.connect()
+        return remote, f"remote {described}", "remote"
+    from kodama.model.engine import Engine  # imports torch: only once the input is known good
+    from kodama.model.loader import load_model
+
+    loaded = load_model(config.model.name, dtype=config.model.dtype,
+                        progress=_stderr_progress, threads=config.model.threads,
+                        adapter=adapter_for(config, path))
+    print(file=sys.stderr)
+    return Engine(loaded, quantization=config.model.quantization), loaded.name, loaded.dtype
+
+
 def cmd_complete(args: argparse.Namespace, config: KodamaConfig) -> int:
     """Load the model in-process and print one completion."""
     from kodama.model.completion import complete_at
@@ -189,14 +225,7 @@ def cmd_complete(args: argparse.Namespace, config: KodamaConfig) -> int:
     path, line, col = parse_location(args.location)
     doc, offset = open_source(path, line, col)
 
-    from kodama.model.engine import Engine  # imports torch: only once the input is known good
-    from kodama.model.loader import load_model
-
-    loaded = load_model(config.model.name, dtype=config.model.dtype,
-                        progress=_stderr_progress, threads=config.model.threads,
-                        adapter=adapter_for(config, path))
-    print(file=sys.stderr)
-    engine = Engine(loaded, quantization=config.model.quantization)
+    engine, name, dtype = engine_for(config, path)
     started = time.perf_counter()
     result = complete_at(doc, offset, engine, settings_from(config.completion))
     elapsed_ms = (time.perf_counter() - started) * 1000
@@ -204,13 +233,13 @@ def cmd_complete(args: argparse.Namespace, config: KodamaConfig) -> int:
         gen = result.generation
         print(json.dumps({
             "file": str(path), "line": line, "column": col, "completion": result.text,
-            "mode": result.mode, "raw": result.raw, "model": loaded.name, "dtype": loaded.dtype,
+            "mode": result.mode, "raw": result.raw, "model": name, "dtype": dtype,
             "latency_ms": round(elapsed_ms, 1), "prompt_tokens": gen.prompt_tokens,
             "new_tokens": gen.tokens, "stop_reason": gen.reason,
         }, ensure_ascii=False))
     else:
         print(result.text)
-        print(f"[{result.mode}-line, {elapsed_ms:.0f} ms, {loaded.name}]", file=sys.stderr)
+        print(f"[{result.mode}-line, {elapsed_ms:.0f} ms, {name}]", file=sys.stderr)
     return 0
 
 

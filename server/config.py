@@ -45,6 +45,32 @@ class ModelConfig:
 
 
 @dataclass(frozen=True)
+class RemoteConfig:
+    """A shared OpenAI-compatible inference server (vLLM, llama.cpp, TGI, Ollama) that
+    generates instead of the local model; prompts, context and post-processing stay local."""
+
+    url: str | None = None
+    """Base URL of the server's OpenAI API, e.g. ``http://gpu-box:8000/v1``; None (the
+    default) runs the model on this machine."""
+    model: str | None = None
+    """Model name sent with every request. On vLLM the name of a LoRA module (``--lora-modules
+    NAME=PATH``) selects that fine-tuned adapter. None: the first model the server lists."""
+    api_key_env: str = "KODAMA_API_KEY"
+    """Environment variable holding the API key, sent as a bearer token (never logged)."""
+    tokenizer: str | None = None
+    """Tokenizer for prompt budgets and the fill-in-the-middle format (a preset, folder,
+    ``.gguf`` or hub id; no weights are loaded); None: ``model.name``'s."""
+    timeout_ms: int = 5000
+    """Longest wait for the server: to connect, for its first token, and between tokens."""
+    retries: int = 2
+    """Attempts after the first when the server cannot be reached or answers 429 / 5xx
+    before any token (back-off 0.25 s, doubling)."""
+    fallback: Literal["none", "local"] = "none"
+    """While the server is unreachable: offer nothing (``none``), or load the local model and
+    use it until the server answers again (``local``)."""
+
+
+@dataclass(frozen=True)
 class CompletionConfig:
     """Inline completion behaviour."""
 
@@ -152,6 +178,7 @@ class KodamaConfig:
     """The whole configuration."""
 
     model: ModelConfig = field(default_factory=ModelConfig)
+    remote: RemoteConfig = field(default_factory=RemoteConfig)
     completion: CompletionConfig = field(default_factory=CompletionConfig)
     context: ContextConfig = field(default_factory=ContextConfig)
     tasks: TasksConfig = field(default_factory=TasksConfig)
@@ -166,6 +193,8 @@ ENV_VARS: dict[str, str] = {
     "KODAMA_THREADS": "model.threads",
     "KODAMA_QUANTIZATION": "model.quantization",
     "KODAMA_ADAPTER": "model.adapter",
+    "KODAMA_REMOTE_URL": "remote.url",
+    "KODAMA_REMOTE_MODEL": "remote.model",
     "KODAMA_LOG_LEVEL": "log_level",
 }
 """Environment variables and the configuration key each one sets."""

@@ -197,7 +197,7 @@ def build_dataset(corpus: fdata.Corpus, tokenizer: Any, config: FineTuneConfig,
     splits = fdata.split(corpus.files, seed=config.seed, test_fraction=config.test_fraction,
                          validation_fraction=config.validation_fraction)
     hashes = {s.path: _sha(s.text) for s in corpus.files}
-    from kodama.model.engine import PlainText
+    from kodama.model.tokens import PlainText
 
     encoder = PlainText(tokenizer)
     vocab = tokenizer.get_vocab()

@@ -10,6 +10,12 @@ installed for the workspace root. A watcher notices a newer install (or a rollba
 :data:`ADAPTER_POLL_SECONDS` and loads the model again on a helper thread; the old engine
 serves until the new one is ready, then the swap happens between two jobs.
 
+With ``remote.url`` set, generation happens on a shared OpenAI-compatible server
+(``kodama.model.remote``): only the tokenizer loads here, requests run on a small pool of I/O
+threads (the server handles concurrency), and the server's health drives the state: down →
+``error`` with the reason (or, with ``remote.fallback = local``, the local model is loaded and
+serves until the server answers again), back → ``ready``.
+
 Completions are *urgent*: while one waits for the thread, :attr:`ModelHost.preempt` is set, and
 long task generations (explain, docstring, tests), which run in slices that watch it, stop at
 their next token and queue their next slice behind the completion.
@@ -19,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -26,14 +33,18 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from kodama.server.config import ModelConfig
+from kodama.server.config import ModelConfig, RemoteConfig
 from kodama.server.protocol import ModelStateName
 
 if TYPE_CHECKING:
     from kodama.model.engine import Engine
+    from kodama.model.remote import RemoteEngine
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+REMOTE_WORKERS = 4
+"""Threads that wait on the remote server (completions and tasks of several documents)."""
 
 ADAPTER_POLL_SECONDS = 2.0
 """How often the installed adapter's pointer is checked (one ``stat``)."""
@@ -42,20 +53,42 @@ ProgressFn = Callable[[str, float | None], None]
 StateFn = Callable[[ModelStateName, str], None]
 
 
+def remote_engine(remote: RemoteConfig, model: ModelConfig, progress: ProgressFn | None,
+                  on_health: Callable[[bool, str], None] | None = None) -> RemoteEngine:
+    """The remote backend ``remote`` configures, with the tokenizer of ``remote.tokenizer``
+    (or of ``model.name``) and the API key from its environment variable; not yet connected."""
+    from kodama.model.loader import load_tokenizer
+    from kodama.model.remote import Endpoint, RemoteEngine
+
+    tokenizer = load_tokenizer(remote.tokenizer or model.name, progress=progress)
+    endpoint = Endpoint(url=remote.url or "", model=remote.model,
+                        api_key=os.environ.get(remote.api_key_env) or None,
+                        timeout_s=remote.timeout_ms / 1000, retries=remote.retries)
+    return RemoteEngine(endpoint, tokenizer, on_health=on_health)
+
+
 class ModelHost:
     """Background loading and the one inference worker."""
 
-    def __init__(self, config: ModelConfig) -> None:
+    def __init__(self, config: ModelConfig, remote: RemoteConfig | None = None) -> None:
         """Nothing loads until ``start_loading``."""
         self.config = config
+        self.remote_config = remote or RemoteConfig()
+        self.remote: RemoteEngine | None = None
+        """The remote backend, when ``remote.url`` is set."""
+        self.local: Engine | None = None
+        """The local engine: the backend, or the remote one's fallback once loaded."""
         self.root: Path | None = None
         """Workspace root: whose installed adapter ``adapter = auto`` means."""
-        self.engine: Engine | None = None
+        self.engine: Engine | RemoteEngine | None = None
+        """What requests use now: the remote engine while its server is healthy, else the
+        local one (if any)."""
         self.state: ModelStateName = "disabled"
         self.message = "not started"
         self.adapter: str | None = None
         """Version (or folder) of the adapter in the weights now; None for the base model."""
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kodama-model")
+        self._io: ThreadPoolExecutor | None = None
         self._ready = threading.Event()
         self._stop = threading.Event()
         self._urgent = 0
@@ -97,13 +130,16 @@ class ModelHost:
     def start_loading(self, progress: ProgressFn, on_state: StateFn) -> Future[None]:
         """Load the configured model on the worker thread; report progress and the outcome.
         With ``adapter = auto``, a watcher then follows installs for the workspace."""
+        if self.remote_config.url:
+            return self._start_remote(progress, on_state)
         self.state, self.message = "loading", f"loading {self.config.name}"
         on_state(self.state, self.message)
 
         def load() -> None:
             stamp = None
             try:
-                self.engine, self.message, self.adapter, stamp = self._build(progress)
+                self.local, self.message, self.adapter, stamp = self._build(progress)
+                self.engine = self.local
             except Exception as exc:  # every failure becomes one clear message; serving goes on
                 log.exception("model failed to load")
                 self.state, self.message = "error", str(exc) or exc.__class__.__name__
@@ -140,11 +176,84 @@ class ModelHost:
 
             def swap(engine: Engine = engine, message: str = message,
                      label: str | None = label) -> None:
-                self.engine, self.message, self.adapter = engine, message, label
+                self.engine = self.local = engine
+                self.message, self.adapter = message, label
                 self.state = "ready"
 
             self._executor.submit(swap).result()
             del engine
+            on_state(self.state, self.message)
+
+    def _start_remote(self, progress: ProgressFn, on_state: StateFn) -> Future[None]:
+        """Load the tokenizer, reach the server, and follow its health from then on."""
+        remote = self.remote_config
+        assert remote.url is not None
+        self.state, self.message = "loading", f"connecting to {remote.url}"
+        on_state(self.state, self.message)
+        self._io = ThreadPoolExecutor(max_workers=REMOTE_WORKERS,
+                                      thread_name_prefix="kodama-remote")
+
+        def health(healthy: bool, problem: str) -> None:
+            self._remote_health(healthy, problem, on_state)
+
+        def connect() -> None:
+            from kodama.model.remote import RemoteError
+
+            try:
+                self.remote = remote_engine(remote, self.config, progress, on_health=health)
+                described = self.remote.connect()
+            except RemoteError as exc:
+                assert self.remote is not None
+                self.remote.mark_down(str(exc))
+            except Exception as exc:
+                log.exception("the remote backend failed to start")
+                self.state, self.message = "error", str(exc) or exc.__class__.__name__
+                on_state(self.state, self.message)
+            else:
+                self.engine, self.state = self.remote, "ready"
+                self.message = f"remote: {described}"
+                on_state(self.state, self.message)
+            finally:
+                self._ready.set()
+
+        return self._executor.submit(connect)
+
+    def _remote_health(self, healthy: bool, problem: str, on_state: StateFn) -> None:
+        """The remote server went down or came back: switch backends and tell the user."""
+        assert self.remote is not None
+        if healthy:
+            self.engine, self.state = self.remote, "ready"
+            self.message = f"remote: {self.remote.model_name} at {self.remote.endpoint.base}"
+            on_state(self.state, self.message)
+            return
+        if self.remote_config.fallback == "local":
+            if self.local is not None:
+                self.engine, self.state = self.local, "ready"
+                self.message = f"{problem} — using the local model until it is back"
+                on_state(self.state, self.message)
+                return
+            self.engine, self.state = None, "loading"
+            self.message = f"{problem} — loading the local model meanwhile"
+            on_state(self.state, self.message)
+            self._executor.submit(self._load_fallback, on_state)
+            return
+        self.engine, self.state, self.message = None, "error", problem
+        on_state(self.state, self.message)
+
+    def _load_fallback(self, on_state: StateFn) -> None:
+        """Load the local model for ``remote.fallback = local`` (once)."""
+        if self.local is not None:
+            return
+        try:
+            self.local, message, self.adapter, _ = self._build(lambda _m, _f: None)
+        except Exception as exc:
+            log.exception("the local fallback model failed to load")
+            self.state, self.message = "error", f"{self.message}; the local model failed: {exc}"
+            on_state(self.state, self.message)
+            return
+        if self.remote is not None and not self.remote.healthy:
+            self.engine, self.state = self.local, "ready"
+            self.message = f"{self.remote.problem} — using the local model ({message})"
             on_state(self.state, self.message)
 
     def wait_loaded(self, timeout: float | None = None) -> bool:
@@ -155,12 +264,13 @@ class ModelHost:
         """Run ``fn`` on the inference thread without blocking the event loop; ``urgent`` jobs
         (completions) make running task slices yield to them."""
         loop = asyncio.get_running_loop()
+        executor = self._io or self._executor
         if not urgent:
-            return await loop.run_in_executor(self._executor, fn)
+            return await loop.run_in_executor(executor, fn)
         with self._urgent_lock:
             self._urgent += 1
         try:
-            return await loop.run_in_executor(self._executor, fn)
+            return await loop.run_in_executor(executor, fn)
         finally:
             with self._urgent_lock:
                 self._urgent -= 1
@@ -174,6 +284,10 @@ class ModelHost:
         """Stop accepting work (the running generation is cancelled by its owner)."""
         self._stop.set()
         self._executor.shutdown(wait=False, cancel_futures=True)
+        if self._io is not None:
+            self._io.shutdown(wait=False, cancel_futures=True)
+        if self.remote is not None:
+            self.remote.close()
 
 
 class _Preempt:

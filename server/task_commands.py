@@ -86,15 +86,10 @@ def run(args: argparse.Namespace, config: KodamaConfig) -> int:
     subject = dataclasses.replace(
         bare, context=RepositoryContext(index).snippets(rel, text, bare.middle))
 
-    from kodama.model.engine import Engine  # imports torch: only once the input is known good
-    from kodama.model.loader import load_model
     from kodama.model.tasks.generate import ChatRequest, run_chat
-    from kodama.server.cli import _stderr_progress, adapter_for
+    from kodama.server.cli import engine_for
 
-    loaded = load_model(config.model.name, dtype=config.model.dtype, progress=_stderr_progress,
-                        threads=config.model.threads, adapter=adapter_for(config, path))
-    print(file=sys.stderr)
-    engine = Engine(loaded, quantization=config.model.quantization)
+    engine, _, _ = engine_for(config, path)
 
     def ask(request: ChatRequest, task: str) -> str:
         generation = run_chat(engine, request, watch=_progress(f"{task} {subject.name}"))

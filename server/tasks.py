@@ -28,7 +28,13 @@ from kodama.model.completion import Cancellation
 from kodama.model.context.index import WorkspaceIndex
 from kodama.model.errors import TaskError
 from kodama.model.tasks import explain
-from kodama.model.tasks.generate import ChatRequest, continued, prompt_ids
+from kodama.model.tasks.generate import (
+    AnswersChats,
+    ChatRequest,
+    continued,
+    prompt_ids,
+    run_chat,
+)
 from kodama.model.tasks.subject import Code, Selection, Subject, content_key, subject_at
 from kodama.server.progress import Progress
 from kodama.server.workspace import path_of_uri
@@ -109,6 +115,10 @@ async def generate(
     outcome = "cancelled"
     budget = request.max_new_tokens
     try:
+        if isinstance(engine, AnswersChats):
+            text = await _answer_at_once(server, engine, request, cancel, progress, title, on_text)
+            outcome = "done"
+            return text
         ids = await server.model.run(lambda: prompt_ids(engine, request))
         out: list[int] = []
         text = ""
@@ -140,6 +150,28 @@ async def generate(
         progress.end(outcome)
         with contextlib.suppress(Exception):
             await server.model.run(lambda: engine.forget(slot))
+
+
+async def _answer_at_once(server: KodamaServer, engine: AnswersChats, request: ChatRequest,
+                          cancel: threading.Event, progress: Progress, title: str,
+                          on_text: Callable[[str], None] | None) -> str:
+    """A remote backend's answer: one streamed request (the server runs many at once, so
+    nothing needs slicing), with progress and the growing text reported as it arrives."""
+    budget = request.max_new_tokens
+    pieces = [0]
+
+    def watch(text: str) -> int | None:
+        pieces[0] += 1
+        progress.report(f"{title}: {pieces[0]} tokens", min(pieces[0] / budget, 1.0))
+        if on_text is not None:
+            on_text(text)
+        return None
+
+    generation = await server.model.run(lambda: run_chat(engine, request, watch=watch,
+                                                         cancel=cancel))
+    if cancel.is_set() or generation.reason == "cancelled":
+        raise TaskCancelledError(title)
+    return generation.text
 
 
 @dataclass

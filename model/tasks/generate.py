@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from kodama.model.completion import Cancellation, Generation, TextGenerator
 
@@ -42,6 +42,17 @@ class ChatRequest:
     stop: StopRule = no_stop
 
 
+@runtime_checkable
+class AnswersChats(Protocol):
+    """A model that takes the whole request itself (the remote backend: it chooses the
+    endpoint), instead of token ids."""
+
+    def answer(self, request: ChatRequest, *, stop: StopRule,
+               cancel: Cancellation | None = None) -> Generation:
+        """The answer after the prefill, cut by ``stop``."""
+        ...
+
+
 def prompt_ids(model: ChatModel, request: ChatRequest) -> list[int]:
     """The prompt's token ids: the chat template, then the prefill as plain text."""
     ids = model.encode_chat(request.messages)
@@ -58,7 +69,7 @@ def continued(rule: StopRule, before: str) -> StopRule:
     return check
 
 
-def run_chat(model: ChatModel, request: ChatRequest, *, watch: StopRule = no_stop,
+def run_chat(model: ChatModel | AnswersChats, request: ChatRequest, *, watch: StopRule = no_stop,
              cancel: Cancellation | None = None, cache_key: str = "task") -> Generation:
     """The model's answer (after the prefill, cut by the request's stop rule); ``watch`` sees
     the text as it grows (for a progress display) and may also stop it."""
@@ -67,5 +78,7 @@ def run_chat(model: ChatModel, request: ChatRequest, *, watch: StopRule = no_sto
         cut = request.stop(text)
         return cut if cut is not None else watch(text)
 
+    if isinstance(model, AnswersChats):
+        return model.answer(request, stop=stop, cancel=cancel)
     return model.generate(prompt_ids(model, request), max_new_tokens=request.max_new_tokens,
                           stop=stop, cancel=cancel, cache_key=cache_key)
