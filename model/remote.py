@@ -361,6 +361,8 @@ class RemoteEngine:
 
     def close(self) -> None:
         """Close the connections and stop the loop thread."""
+        if self._probe is not None:
+            self._probe.cancel()
         with contextlib.suppress(Exception):
             self._call(self._client.aclose())
         self._loop.call_soon_threadsafe(self._loop.stop)

@@ -48,7 +48,7 @@ def register(server: KodamaServer) -> None:
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     async def hover(params: types.HoverParams) -> types.Hover | None:
-        if not server.config.tasks.hover or server.model.engine is None:
+        if not server.config.tasks.hover:
             return None
         located = locate(server, params.text_document.uri, params.position)
         if located is None:
@@ -57,6 +57,10 @@ def register(server: KodamaServer) -> None:
         subject = subject_for(server, doc, offset)
         if subject is None or not on_signature(subject, params.position.line):
             return None
+        if server.model.engine is None:  # no model now (a remote server down): cache only
+            known = server.explanations.finished(subject)
+            return None if known is None else types.Hover(contents=types.MarkupContent(
+                kind=types.MarkupKind.Markdown, value=known.markdown))
         entry = server.explanations.request(subject, "hover")
         try:
             done = await server.explanations.wait(

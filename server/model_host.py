@@ -101,6 +101,14 @@ class ModelHost:
         """Whether completions can be generated now."""
         return self.engine is not None
 
+    @property
+    def identity(self) -> str:
+        """Which model answers now (the remote one while it is used or down, else the local
+        model with its adapter): what cached answers are keyed by."""
+        if self.remote is not None and self.engine in (None, self.remote):
+            return f"{self.remote.model_name} at {self.remote.endpoint.base}"
+        return f"{self.config.name} + {self.adapter}"
+
     def adapter_choice(self) -> tuple[Path | None, str | None, str | None]:
         """(folder, version label, pointer stamp) of the adapter the configuration asks for."""
         from kodama.model.finetune.store import AdapterStore, chosen_adapter

@@ -16,6 +16,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 
 from kodama.model.completion import CompletionSettings, complete, context_at
+from kodama.model.errors import KodamaError
 from kodama.model.prompt import Budget
 from kodama.server.config import CompletionConfig, ContextConfig
 from kodama.syntax.document import SyntaxDocument
@@ -104,6 +105,9 @@ async def suggest(
         raise
     except JsonRpcInvalidParams:
         raise
+    except KodamaError as exc:  # e.g. the remote server is down: the status already says so
+        log.warning("no completion at %s:%d:%d: %s", uri, position.line, position.character, exc)
+        return None
     except Exception:
         log.exception("completion failed at %s:%d:%d", uri, position.line, position.character)
         return None

@@ -199,7 +199,12 @@ class Explanations:
 
     def key(self, subject: Code) -> str:
         """The cache key: what the model sees, and which model."""
-        return content_key(subject, "explain", self.server.config.model.name)
+        return content_key(subject, "explain", self.server.model.identity)
+
+    def finished(self, subject: Code) -> Explanation | None:
+        """The finished explanation of ``subject`` if there is one (nothing is started)."""
+        entry = self._entries.get(self.key(subject))
+        return entry if entry is not None and entry.state == "done" else None
 
     def request(self, subject: Code, origin: Literal["hover", "command"]) -> Explanation:
         """The explanation of ``subject``: cached, running, or started now in the background.
