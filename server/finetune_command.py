@@ -27,6 +27,7 @@ import gzip
 import hashlib
 import json
 import math
+import re
 import resource
 import shutil
 import sys
@@ -112,9 +113,16 @@ def add_parsers(subparsers: Any, model_flags: Any) -> None:
 
     adapters = subparsers.add_parser(
         "adapters", help="list, roll back or remove the adapters installed for a repository")
-    adapters.add_argument("action", choices=["list", "rollback", "remove"])
+    adapters.add_argument("action", choices=["list", "rollback", "remove", "export"])
     adapters.add_argument("path", type=Path, metavar="PATH", help="the repository's root folder")
-    adapters.add_argument("--to", metavar="VERSION", help="rollback: this version")
+    adapters.add_argument("--to", metavar="VERSION|DIR",
+                          help="rollback: this version; export: the folder to write")
+    adapters.add_argument("--merged", action="store_true",
+                          help="export: the base model with the adapter merged in (a full "
+                               "model folder for vLLM, TGI or llama.cpp's converter) instead "
+                               "of the LoRA adapter (for vLLM's --lora-modules)")
+    adapters.add_argument("--name", metavar="NAME",
+                          help="export: the name to serve it under (default: kodama-REPO)")
 
 
 def fine_tune_values(args: argparse.Namespace) -> dict[str, Any]:
@@ -152,8 +160,41 @@ def run_adapters(args: argparse.Namespace) -> int:
             return 1
         print(f"current adapter for {root}: {now.version}")
         return 0
+    if args.action == "export":
+        return _export(args, root, current)
     removed = store.uninstall(root)
     print(f"{'removed' if removed else 'no'} adapter for {root}; serving uses the base model")
+    return 0
+
+
+def _export(args: argparse.Namespace, root: Path, current: Installed | None) -> int:
+    """``kodama adapters export PATH --to DIR [--merged] [--name NAME]``."""
+    from kodama.model.finetune.export import export_lora, export_merged
+    from kodama.model.loader import load_model, resolve
+    from kodama.server.cli import _stderr_progress
+
+    if current is None:
+        print(f"no adapter installed for {root}: run `kodama fine-tune {root}` first",
+              file=sys.stderr)
+        return 1
+    if not args.to:
+        print("kodama adapters export: --to DIR is required", file=sys.stderr)
+        return 2
+    spec = str(current.meta.get("model", "default"))
+    source = resolve(spec)
+    base = source.preset.upstream if source.preset is not None else spec
+    name = args.name or "kodama-" + (re.sub(r"[^A-Za-z0-9._-]+", "-", root.name) or "repo")
+    dest = Path(args.to).resolve()
+    if args.merged:
+        def load() -> tuple[object, object]:
+            loaded = load_model(spec, adapter=current.path, progress=_stderr_progress)
+            return loaded.model, loaded.tokenizer
+
+        export_merged(load, dest, name=name, base=base)
+    else:
+        export_lora(current.path, dest, name=name, base=base)
+    print(f"exported adapter {current.version} of {root} to {dest} as {name!r}; "
+          f"see {dest / 'SERVING.md'}")
     return 0
 
 

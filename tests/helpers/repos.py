@@ -1,6 +1,11 @@
-"""Small synthetic Python repositories for the fine-tuning tests."""
+"""Small synthetic Python repositories for the fine-tuning tests, and the fast fine-tune run."""
 
 from __future__ import annotations
+
+from pathlib import Path
+
+FAST = ["--dtype", "float32", "--threads", "1", "--log-level", "warning", "--holes", "6"]
+"""Flags of a quick fine-tune on the tiny model."""
 
 
 def module(i: int) -> str:
@@ -15,3 +20,19 @@ def module(i: int) -> str:
                   f"    shifted_{k} = value_{k} + {k * i + 7}",
                   f"    return shifted_{k} * scale * {w!r}.count('{w[k % len(w)]}')", "", ""]
     return "\n".join(lines)
+
+
+def make_repo(root: Path, files: int = 10) -> Path:
+    """A package of ``files`` modules, and a planted ``.env`` secret never to be trained on."""
+    (root / "pkg").mkdir(parents=True, exist_ok=True)
+    for i in range(files):
+        (root / "pkg" / f"mod{i}.py").write_text(module(i))
+    (root / ".env").write_text("API_TOKEN=Zq8xK2mP9vL4nR7tQ1w\n")
+    return root
+
+
+def fine_tune(root: Path, model: Path, *extra: str) -> int:
+    """``kodama fine-tune root --model model`` with the FAST flags (and ``extra``)."""
+    from kodama.server.cli import main
+
+    return main(["fine-tune", str(root), "--model", str(model), *FAST, *extra])

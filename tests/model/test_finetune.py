@@ -17,27 +17,13 @@ from typing import Any
 import pytest
 import torch
 
-from helpers.repos import module
+from helpers.repos import FAST, fine_tune, make_repo, module
 from kodama.model.finetune import train as ftrain
 from kodama.model.finetune.data import Sequence_
 from kodama.model.finetune.store import AdapterStore
 from kodama.model.loader import load_model
 from kodama.server.cli import main
 from kodama.server.config import FineTuneConfig
-
-FAST = ["--dtype", "float32", "--threads", "1", "--log-level", "warning", "--holes", "6"]
-
-
-def make_repo(root: Path, files: int = 10) -> Path:
-    (root / "pkg").mkdir(parents=True, exist_ok=True)
-    for i in range(files):
-        (root / "pkg" / f"mod{i}.py").write_text(module(i))
-    (root / ".env").write_text("API_TOKEN=Zq8xK2mP9vL4nR7tQ1w\n")
-    return root
-
-
-def fine_tune(root: Path, model: Path, *extra: str) -> int:
-    return main(["fine-tune", str(root), "--model", str(model), *FAST, *extra])
 
 
 def run_dirs(root: Path) -> list[Path]:
