@@ -35,7 +35,7 @@ import time
 import typing
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from kodama.model.evaluation import (
     Hole,
@@ -51,6 +51,8 @@ from kodama.model.finetune import data as fdata
 from kodama.model.finetune.report import decide, markdown, picture
 from kodama.model.finetune.store import AdapterStore, Installed, repo_key
 from kodama.server.config import FineTuneConfig, KodamaConfig, describe
+
+T = TypeVar("T")
 
 EXIT_INTERRUPTED = 130
 VALIDATION_SEQUENCES = 16
@@ -314,23 +316,21 @@ def print_stats(stats: dict[str, Any], root: Path) -> None:
 
 
 def _accelerator(config: FineTuneConfig) -> Any:
+    import torch
     from accelerate import Accelerator
+    from accelerate.state import AcceleratorState
 
     from kodama.model.loader import bf16_is_fast
 
-    mixed = "no"
-    if config.method != "lora":
-        import torch
-
-        fast = torch.cuda.is_available() or bf16_is_fast()
-        mixed = "bf16" if fast else "no"
-    from accelerate.state import AcceleratorState
-
+    gpu = torch.cuda.is_available()
+    mixed = "bf16" if config.method != "lora" and (gpu or bf16_is_fast()) else "no"
     # One run per process from the CLI; a second run in the same process (tests, notebooks)
     # may ask for another precision, which accelerate's process-wide state would refuse.
     AcceleratorState._reset_state()
+    # cpu=True on a machine without GPUs: under `accelerate launch` the processes then join a
+    # gloo group (accelerate only forms a CPU group when asked for the CPU).
     return Accelerator(gradient_accumulation_steps=config.gradient_accumulation,
-                       mixed_precision=mixed)
+                       mixed_precision=mixed, cpu=not gpu)
 
 
 def _load(config: KodamaConfig, *, dtype: str | None = None, adapter: Path | None = None) -> Any:
@@ -347,6 +347,15 @@ def _load(config: KodamaConfig, *, dtype: str | None = None, adapter: Path | Non
     if sys.stderr.isatty():
         sys.stderr.write("\r\x1b[K")
     return loaded
+
+
+def _shared(accelerator: Any, value: T) -> T:
+    """The main process's ``value``, in every process (itself when there is one process)."""
+    from accelerate.utils import broadcast_object_list
+
+    box = [value]
+    broadcast_object_list(box, from_process=0)
+    return box[0]
 
 
 def _run_dir(root: Path, resume: bool) -> Path:
@@ -435,15 +444,22 @@ def run(args: argparse.Namespace, config: KodamaConfig) -> int:
     ft = config.fine_tune
     accelerator = _accelerator(ft)
     main = accelerator.is_main_process
+
+    def say(message: str) -> None:  # the main process speaks for all
+        if main:
+            _say(message)
+
     store = AdapterStore()
     installed = None if args.fresh else store.current(root)
     if installed is not None and (installed.meta.get("model") != config.model.name
                                   or installed.meta.get("method") != ft.method):
-        _say(f"the installed adapter {installed.version} was trained for another model or "
+        say(f"the installed adapter {installed.version} was trained for another model or "
              "method: starting from the base model")
         installed = None
 
-    run_dir = _run_dir(root, args.resume) if main and not args.dry_run else None
+    # The main process chooses the run folder; every process checkpoints into it.
+    run_dir = _shared(accelerator,
+                      _run_dir(root, args.resume) if main and not args.dry_run else None)
     corpus = fdata.collect(root)  # the one walk of the repository: data, holes, context
     loaded = _load(config)
     tokenizer = loaded.tokenizer
@@ -452,16 +468,16 @@ def run(args: argparse.Namespace, config: KodamaConfig) -> int:
     if args.resume and dataset_file is not None:
         dataset = torch.load(dataset_file, weights_only=False)  # our own file, in our cache
         installed = store.current(root) if dataset.stats["continued_from"] else None
-        _say(f"resuming {run_dir}")
+        say(f"resuming {run_dir}")
     else:
         dataset = build_dataset(corpus, tokenizer, ft, installed)
         if installed is not None and not dataset.changed and not args.dry_run:
-            _say(f"no training file changed since the installed adapter {installed.version}; "
+            say(f"no training file changed since the installed adapter {installed.version}; "
                  "nothing new to learn (use --fresh to train again from the base model)")
-            if run_dir is not None:
+            if run_dir is not None and main:
                 shutil.rmtree(run_dir, ignore_errors=True)
             return 0
-        if dataset_file is not None:
+        if dataset_file is not None and main:
             torch.save(dataset, dataset_file)
     if main:
         print_stats(dataset.stats, root)
@@ -474,25 +490,30 @@ def run(args: argparse.Namespace, config: KodamaConfig) -> int:
     if plan_file is not None and args.resume and plan_file.is_file():
         run_plan = ftrain.Plan(**json.loads(plan_file.read_text(encoding="utf-8")))
     else:
-        step_seconds = ftrain.measure_step(model, dataset.train, ft, pad_id, accelerator.device)
-        run_plan = ftrain.plan(ft, len(dataset.train), train_tokens, step_seconds,
-                               accelerator.num_processes, len(dataset.validation),
-                               continued=installed is not None)
-        if plan_file is not None:
-            plan_file.write_text(json.dumps(dataclasses.asdict(run_plan)), encoding="utf-8")
+        # Measured and planned once, by the main process: every process runs the same steps.
+        planned: dict[str, Any] = {}
+        if main:
+            step_seconds = ftrain.measure_step(model, dataset.train, ft, pad_id,
+                                               accelerator.device)
+            planned = dataclasses.asdict(ftrain.plan(
+                ft, len(dataset.train), train_tokens, step_seconds, accelerator.num_processes,
+                len(dataset.validation), continued=installed is not None))
+            if plan_file is not None:
+                plan_file.write_text(json.dumps(planned), encoding="utf-8")
+        run_plan = ftrain.Plan(**_shared(accelerator, planned))
     speed = run_plan.step_seconds / ft.gradient_accumulation / (REFERENCE_STEP_SECONDS / 4)
     eval_seconds = 2 * ft.holes * SECONDS_PER_HOLE * speed + 60
     if main:
-        _say(f"plan: {run_plan.steps} steps of {ft.batch_size}×{ft.gradient_accumulation}×"
+        say(f"plan: {run_plan.steps} steps of {ft.batch_size}×{ft.gradient_accumulation}×"
              f"{accelerator.num_processes} sequences of ≤{ft.sequence_tokens} tokens "
              f"({run_plan.epochs:.2f} epochs, set by {run_plan.limited_by}); "
              f"{run_plan.step_seconds:.1f} s per step measured; {trainable:,} of {total:,} "
              f"parameters trained ({ft.method})")
-        _say(f"estimated time: training {run_plan.seconds / 60:.0f} min + before/after "
+        say(f"estimated time: training {run_plan.seconds / 60:.0f} min + before/after "
              f"evaluation ~{eval_seconds / 60:.0f} min")
     if args.dry_run:
         return 0
-    assert run_dir is not None or not main
+    assert run_dir is not None
 
     # -- the base model on the test holes (cached per run) and the loss before training
     test_files = sorted(p for p, s in dataset.splits.items() if s == "test")
@@ -504,7 +525,7 @@ def run(args: argparse.Namespace, config: KodamaConfig) -> int:
             base_run = _run_from_json(json.loads(base_file.read_text(encoding="utf-8")))
         else:
             hole_set = _eval_holes(corpus, test_files, ft)
-            _say(f"before: the base model completes {len(hole_set.holes)} holes in "
+            say(f"before: the base model completes {len(hole_set.holes)} holes in "
                  f"{len(hole_set.held_out)} test files")
             base_run = _complete_holes(config, _load(config), corpus, hole_set, "base")
             hole_file.write_bytes(gzip.compress(json.dumps(_holes_to_json(hole_set)).encode()))
@@ -518,10 +539,11 @@ def run(args: argparse.Namespace, config: KodamaConfig) -> int:
         state.best_loss = initial
         base_test_loss = _base_loss(model, dataset.test, pad_id, accelerator, ft.method,
                                     continued=installed is not None)
-        if run_dir is not None:
+        if run_dir is not None and main:
             (run_dir / "base_loss.json").write_text(json.dumps(
                 {"validation": initial, "test": base_test_loss}), encoding="utf-8")
-    losses = json.loads((run_dir / "base_loss.json").read_text()) if run_dir else {}
+    accelerator.wait_for_everyone()
+    losses = json.loads((run_dir / "base_loss.json").read_text()) if run_dir and main else {}
 
     from tqdm import tqdm
 
@@ -539,17 +561,17 @@ def run(args: argparse.Namespace, config: KodamaConfig) -> int:
 
     try:
         state = ftrain.train(model, dataset.train, dataset.validation, ft, run_plan,
-                             run_dir or Path("."), accelerator, pad_id=pad_id,
+                             run_dir, accelerator, pad_id=pad_id,
                              resume=args.resume, on_log=on_log, state=state)
     except ftrain.Interrupted as stop:
         bar.close()
-        _say(f"\ninterrupted after step {stop.step} of {run_plan.steps}; the checkpoint is "
+        say(f"\ninterrupted after step {stop.step} of {run_plan.steps}; the checkpoint is "
              f"saved. Continue with: kodama fine-tune {args.path} --resume")
         return EXIT_INTERRUPTED
     bar.close()
     if not main or run_dir is None:
         return 0
-    _say(f"training: {state.finished}; best validation loss {state.best_loss:.4f} at step "
+    say(f"training: {state.finished}; best validation loss {state.best_loss:.4f} at step "
          f"{state.best_step}")
     accelerator.free_memory()  # the accelerator holds the trained model and its optimiser
     del model, loaded
@@ -648,8 +670,8 @@ def run(args: argparse.Namespace, config: KodamaConfig) -> int:
         for name in ("report.md", "report.json", "report.png"):
             shutil.copy2(run_dir / name, args.report_dir / name)
     print(markdown(report, picture_name=None))
-    _say(f"report: {run_dir / 'report.md'} (picture {run_dir / 'report.png'})")
-    _say(decision + (f" — version {report['installed']}; `kodama serve` uses it for {root}"
+    say(f"report: {run_dir / 'report.md'} (picture {run_dir / 'report.png'})")
+    say(decision + (f" — version {report['installed']}; `kodama serve` uses it for {root}"
                      if report["installed"] else ""))
     return 0
 
