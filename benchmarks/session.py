@@ -56,12 +56,14 @@ def targets(files: list[Path], lines_per_file: int) -> list[Target]:
 
 
 async def start_server(model: str, dtype: str, debounce_ms: int, threads: int | None, *,
-                       quantization: str | None, root: Path,
+                       quantization: str | None, root: Path, remote: str | None = None,
                        index_timeout_s: float = 300) -> tuple[EditorSession, float, str]:
     """A running server, ready and done indexing ``root``: (session, seconds until ready,
-    the quantization it runs)."""
+    the quantization it runs). ``remote``: generate on that OpenAI-compatible server."""
     errors: list[str] = []
     values: dict[str, Any] = {"model": {"name": model, "dtype": dtype}}
+    if remote:
+        values["remote"] = {"url": remote}
     if threads:
         values["model"]["threads"] = threads
     if quantization:

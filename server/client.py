@@ -27,6 +27,10 @@ def server_command(config: KodamaConfig, log_level: str = "warning") -> list[str
            "--log-level", log_level]
     if config.model.threads:
         cmd += ["--threads", str(config.model.threads)]
+    if config.remote.url:
+        cmd += ["--remote", config.remote.url]
+    if config.remote.model:
+        cmd += ["--remote-model", config.remote.model]
     return cmd
 
 

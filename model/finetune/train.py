@@ -75,18 +75,24 @@ def trainable_parameters(model: Any) -> tuple[int, int]:
     return trainable, sum(p.numel() for p in model.parameters())
 
 
-def save_trained(model: Any, folder: Path, method: str) -> None:
+def save_trained(model: Any, folder: Path, method: str,
+                 weights: dict[str, Any] | None = None) -> None:
     """Write what was learned into ``folder`` (created): the peft adapter, or the trained
-    tensors in the base model's float type."""
+    tensors in the base model's float type. ``weights``: the full state dict, when it had to
+    be gathered from several processes (FSDP); else the model's own."""
     folder.mkdir(parents=True, exist_ok=True)
     if method == "lora":
-        model.save_pretrained(str(folder))
+        if weights is None:
+            model.save_pretrained(str(folder))
+        else:
+            model.save_pretrained(str(folder), state_dict=weights)
         return
     from safetensors.torch import save_file
 
     dtype = next(p for p in model.parameters()).dtype
-    tensors = {name: p.detach().to("cpu", dtype=torch.bfloat16 if dtype == torch.float32
-                                   else dtype).contiguous()
+    weights = weights if weights is not None else dict(model.state_dict())
+    tensors = {name: weights[name].detach().to(
+                   "cpu", dtype=torch.bfloat16 if dtype == torch.float32 else dtype).contiguous()
                for name, p in model.named_parameters() if p.requires_grad}
     save_file(tensors, str(folder / TRAINED_FILE))
     (folder / "kodama-method.json").write_text(json.dumps({"method": method}), encoding="utf-8")
@@ -302,6 +308,16 @@ class State:
 Log = Callable[[State, dict[str, float]], None]
 
 
+def _keep_best(accelerator: Any, model: Any, run_dir: Path, method: str) -> None:
+    """Save the weights now as the best ones (``run_dir/best``). Every process calls it:
+    gathering the weights is collective when FSDP shards them; the main process writes."""
+    weights = accelerator.get_state_dict(model)
+    if accelerator.is_main_process:
+        _replace_dir(run_dir / "best", lambda d: save_trained(
+            accelerator.unwrap_model(model), d, method, weights))
+    accelerator.wait_for_everyone()
+
+
 def _checkpoint(accelerator: Any, state: State, run_dir: Path) -> None:
     """Save optimiser, scheduler, RNG and trained weights, then the state, atomically: the
     previous checkpoint is replaced only once the new one is complete."""
@@ -362,11 +378,10 @@ def train(model: Any, train_set: Sequence[Sequence_], validation: Sequence[Seque
     if resume:
         accelerator.load_state(str(run_dir / "checkpoint"))
         state = State.load(run_dir / "checkpoint" / STATE_FILE)
-    if not resume and math.isfinite(state.best_loss) and accelerator.is_main_process:
+    if not resume and math.isfinite(state.best_loss):
         # The loss before training is the one to beat: until a validation does, the untrained
         # weights are the best ones (a run that only gets worse installs nothing new).
-        _replace_dir(run_dir / "best", lambda d: save_trained(
-            accelerator.unwrap_model(model), d, config.method))
+        _keep_best(accelerator, model, run_dir, config.method)
     accum = config.gradient_accumulation
     model.train()
     started = time.perf_counter() - state.seconds
@@ -405,9 +420,7 @@ def train(model: Any, train_set: Sequence[Sequence_], validation: Sequence[Seque
                 point["validation_loss"] = value
                 if value < state.best_loss - 1e-4:
                     state.best_loss, state.best_step, state.bad_evals = value, state.step, 0
-                    if accelerator.is_main_process:
-                        _replace_dir(run_dir / "best", lambda d: save_trained(
-                            accelerator.unwrap_model(model), d, config.method))
+                    _keep_best(accelerator, model, run_dir, config.method)
                 else:
                     state.bad_evals += 1
                     if state.bad_evals >= config.patience:
@@ -424,8 +437,8 @@ def train(model: Any, train_set: Sequence[Sequence_], validation: Sequence[Seque
         raise Interrupted(state.step) from None
     if not state.finished:
         state.finished = f"planned steps done ({run_plan.steps})"
-    if not (run_dir / "best").exists() and accelerator.is_main_process:
-        save_trained(accelerator.unwrap_model(model), run_dir / "best", config.method)
+    if not (run_dir / "best").exists():
+        _keep_best(accelerator, model, run_dir, config.method)
     _checkpoint(accelerator, state, run_dir)
     return state
 

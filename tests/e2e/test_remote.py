@@ -135,7 +135,7 @@ async def test_serve_completes_and_explains_through_llama_cpp_and_survives_its_d
         # What was suggested before is still offered while typing it (no model needed).
         assert await inline(remote, source, 5, 12) == local_items
 
-        LlamaServer(llama.gguf, llama.alias, llama.log_path, port=llama.port).start()
+        llama.start()  # the same port again
         back = await status_where(remote, lambda s: s["state"] == "ready" and s is not ready)
         assert back["message"] == f"remote: kodama-tiny at {llama.url}"
         again = await inline(remote, source, 5, 11)
