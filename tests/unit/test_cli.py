@@ -72,6 +72,31 @@ def test_flags_override_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert config.model.name == "from-flag" and config.model.threads == 3
 
 
+def test_remote_flags_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KODAMA_REMOTE_URL", "http://env-box:8000/v1")
+    monkeypatch.setenv("KODAMA_REMOTE_MODEL", "from-env")
+    errors: list[str] = []
+    config = config_from_args(build_parser().parse_args(["serve"]), errors)
+    assert (config.remote.url, config.remote.model) == ("http://env-box:8000/v1", "from-env")
+    args = build_parser().parse_args(["complete", "a.py:1:1", "--remote", "http://gpu:8000/v1",
+                                      "--remote-model", "kodama-repo"])
+    config = config_from_args(args, errors)
+    assert errors == []
+    assert (config.remote.url, config.remote.model) == ("http://gpu:8000/v1", "kodama-repo")
+
+
+def test_an_unreachable_remote_server_is_one_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], tiny_model_dir: Path
+) -> None:
+    source = tmp_path / "a.py"
+    source.write_text("x = 1\n")
+    assert main(["complete", f"{source}:1:5", "--model", str(tiny_model_dir),
+                 "--remote", "http://127.0.0.1:9/v1"]) == 1
+    err = capsys.readouterr().err
+    assert "kodama: remote server http://127.0.0.1:9/v1 cannot be reached" in err
+    assert "Traceback" not in err
+
+
 def test_complete_reports_bad_locations_clearly(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
