@@ -52,7 +52,7 @@ CONFIG_EPILOG = "settings (also via initializationOptions, camelCase accepted):\
 environment: """ + ", ".join([*ENV_VARS, "KODAMA_CACHE_DIR"]) + "\n"
 
 
-def _model_flags(parser: argparse.ArgumentParser) -> None:
+def _model_flags(parser: argparse.ArgumentParser, *, remote: bool = True) -> None:
     parser.add_argument(
         "--model", metavar="NAME|PATH|HUB_ID",
         help="preset name (default: the embedded Qwen2.5-Coder-0.5B), a local model folder or "
@@ -66,6 +66,13 @@ def _model_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--adapter", metavar="auto|none|PATH",
                         help="fine-tuned adapter: auto (the one installed for the repository), "
                              "none, or a folder (default: auto)")
+    if remote:
+        _remote_flags(parser)
+    parser.add_argument("--log-level", choices=["debug", "info", "warning", "error"],
+                        help="log detail on stderr (default: info)")
+
+
+def _remote_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--remote", metavar="URL",
                         help="generate on a shared OpenAI-compatible server (vLLM, llama.cpp, "
                              "TGI, Ollama) at URL, e.g. http://gpu-box:8000/v1; the API key is "
@@ -73,8 +80,6 @@ def _model_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--remote-model", metavar="NAME",
                         help="model (or vLLM LoRA adapter) name to request from the remote "
                              "server (default: the first it lists)")
-    parser.add_argument("--log-level", choices=["debug", "info", "warning", "error"],
-                        help="log detail on stderr (default: info)")
 
 
 def build_parser() -> argparse.ArgumentParser:

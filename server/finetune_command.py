@@ -86,7 +86,8 @@ def add_parsers(subparsers: Any, model_flags: Any) -> None:
                 "  kodama fine-tune .                  train, compare, install if better\n"
                 "  kodama fine-tune . --resume         continue an interrupted run\n"
                 "  kodama adapters rollback .          go back to the previous adapter\n"
-                "  accelerate launch -m kodama.server.cli fine-tune .   several processes/GPUs"),
+                "  accelerate launch --multi_gpu --num_processes N -m kodama.server fine-tune .\n"
+                "                                      N processes/GPUs (README: For teams)"),
     )
     parser.add_argument("path", type=Path, metavar="PATH", help="the repository's root folder")
     parser.add_argument("--dry-run", action="store_true",
@@ -100,7 +101,7 @@ def add_parsers(subparsers: Any, model_flags: Any) -> None:
                         help="measure and report, but do not install (same as --install never)")
     parser.add_argument("--report-dir", type=Path, metavar="DIR",
                         help="also copy the report (Markdown, JSON, PNG) here")
-    model_flags(parser)
+    model_flags(parser, remote=False)  # training is local (or under accelerate launch)
     defaults = FineTuneConfig()
     hints = typing.get_type_hints(FineTuneConfig)
     for key, default, doc in describe(defaults):
