@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcInvalidParams
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 
 from kodama.model.errors import TaskError
 from kodama.model.tasks import docstring, testgen
@@ -237,12 +237,21 @@ async def _docstring(server: KodamaServer, doc: SyntaxDocument, offset: int) -> 
         text_document=types.OptionalVersionedTextDocumentIdentifier(uri=doc.uri,
                                                                      version=doc.version),
         edits=[types.TextEdit(range=_range(doc, edit.start, edit.end), new_text=edit.new_text)])
-    result = await server.workspace_apply_edit_async(types.ApplyWorkspaceEditParams(
-        edit=types.WorkspaceEdit(document_changes=[change]),
-        label=f"Kodama: docstring for {subject.name}"))
-    if not result.applied:
-        raise TaskError(f"the editor did not apply the docstring ({result.failure_reason})")
+    await _apply(server, [change], f"docstring for {subject.name}", "the docstring")
     return True
+
+
+async def _apply(server: KodamaServer, changes: list[Any], label: str, what: str) -> None:
+    """Ask the editor to apply ``changes``; TaskError when it does not — refused, or answered
+    with an error (as eglot does when the user declines its confirmation)."""
+    try:
+        result = await server.workspace_apply_edit_async(types.ApplyWorkspaceEditParams(
+            edit=types.WorkspaceEdit(document_changes=changes), label=f"Kodama: {label}"))
+    except JsonRpcException as exc:
+        raise TaskError(f"the editor did not apply {what} ({exc.message})") from None
+    if not result.applied:
+        reason = f" ({result.failure_reason})" if result.failure_reason else ""
+        raise TaskError(f"the editor did not apply {what}{reason}")
 
 
 def _creates_files(server: KodamaServer) -> bool:
@@ -288,11 +297,7 @@ async def _tests(server: KodamaServer, doc: SyntaxDocument, offset: int) -> str:
         result.path.parent.mkdir(parents=True, exist_ok=True)
         result.path.write_text(result.text, encoding="utf-8")
     if changes:
-        applied = await server.workspace_apply_edit_async(types.ApplyWorkspaceEditParams(
-            edit=types.WorkspaceEdit(document_changes=changes),
-            label=f"Kodama: tests for {subject.name}"))
-        if not applied.applied:
-            raise TaskError(f"the editor did not apply the tests ({applied.failure_reason})")
+        await _apply(server, changes, f"tests for {subject.name}", "the tests")
     window = server.client_capabilities.window
     if window and window.show_document and window.show_document.support:
         await server.window_show_document_async(types.ShowDocumentParams(uri=uri,

@@ -39,8 +39,10 @@ def project(root: Path) -> Path:
     return root / "pkg" / "geometry.py"
 
 
-async def started(tmp_path: Path, model: Path, env: dict[str, str], spec: str
-                  ) -> tuple[LanguageClient, Path, list[types.WorkspaceEdit]]:
+async def started(tmp_path: Path, model: Path, env: dict[str, str], spec: str,
+                  refuse: bool = False) -> tuple[LanguageClient, Path, list[types.WorkspaceEdit]]:
+    """The server on ``project``, geometry.py open; edits are recorded and applied, or, with
+    ``refuse``, answered with an error (as eglot does when the user declines its prompt)."""
     source = project(tmp_path / "project")
     client = await start_client(str(model), spec, {**env, "KODAMA_CACHE_DIR": str(tmp_path / "c")},
                                 {"tasks": {"hoverWaitMs": 120000}}, root=tmp_path / "project")
@@ -58,6 +60,8 @@ async def started(tmp_path: Path, model: Path, env: dict[str, str], spec: str
 
     @client.feature(types.WORKSPACE_APPLY_EDIT)
     def apply_edit(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
+        if refuse:
+            raise RuntimeError("declined by the user")
         edits.append(params.edit)
         return types.ApplyWorkspaceEditResult(applied=True)
 
@@ -187,3 +191,28 @@ async def test_commands_reject_bad_arguments(
         await client.shutdown_session()
         await client.stop()
 
+
+
+async def test_an_edit_the_editor_refuses_with_an_error_is_a_warning(
+    tmp_path: Path, identifier_model_dir: Path, server_env: dict[str, str]
+) -> None:
+    client, source, edits = await started(tmp_path, identifier_model_dir, server_env, "emacs",
+                                          refuse=True)
+    try:
+        actions = await client.text_document_code_action_async(types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=source.as_uri()),
+            range=types.Range(types.Position(4, 4), types.Position(4, 4)),
+            context=types.CodeActionContext(diagnostics=[])))
+        assert actions is not None
+        command = next(a.command for a in actions if "docstring" in a.title)
+        assert command is not None
+        assert await client.workspace_execute_command_async(types.ExecuteCommandParams(
+            command=command.command, arguments=command.arguments)) is False
+        warning = client.messages[-1]
+        assert warning.type == types.MessageType.Warning
+        assert warning.message.startswith("Kodama: the editor did not apply the docstring (")
+        assert not any(m.type == types.MessageType.Error for m in client.messages)
+        assert edits == []
+    finally:
+        await client.shutdown_session()
+        await client.stop()
