@@ -13,9 +13,11 @@ locally, exactly as with the local model, and only the generation travels:
 
 Both stream (server-sent events): the stop rules see the text as it grows and a cut closes the
 stream, as does the editor's cancellation, so the server stops generating at once. Waiting is
-bounded (``timeout``: to connect, for the first token, between tokens); connection failures and
-429 / 5xx answers before any token are retried with doubling back-off; every other failure is a
-:class:`RemoteError` with a message for the user. After a failure the engine is *unhealthy*:
+bounded (``timeout``: for the first token and between tokens; connecting, 3 s at most);
+connection failures and 429 / 5xx answers before any token are retried with doubling back-off;
+every other failure is a :class:`RemoteError` with a message for the user. A slow answer (no
+token in time) fails only that request. After the server fails otherwise (it cannot be reached,
+breaks off, answers 5xx or refuses the key or the model) the engine is *unhealthy*:
 requests fail at once (the editor never waits on a dead server) while a probe asks the server
 for its models every :data:`PROBE_SECONDS`, and the first answer makes it healthy again.
 
@@ -56,6 +58,8 @@ BACKOFF_SECONDS = 0.25
 """First retry delay; it doubles with every further attempt."""
 CANCEL_POLL_SECONDS = 0.02
 """How often a waiting caller checks its cancellation."""
+CONNECT_SECONDS = 3.0
+"""Longest wait to connect: a server that does not accept a connection by then is down."""
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 """HTTP statuses worth another attempt (overloaded or restarting servers)."""
 
@@ -80,8 +84,8 @@ class Endpoint:
     """Model name sent with each request; None: the first one ``/models`` lists."""
     api_key: str | None = field(default=None, repr=False)
     """Bearer token (never printed: ``repr`` leaves it out)."""
-    timeout_s: float = 5.0
-    """Connect, first-token and between-token limit."""
+    timeout_s: float = 15.0
+    """First-token and between-token limit (connecting: at most :data:`CONNECT_SECONDS`)."""
     retries: int = 2
     """Attempts after the first, before any token arrived."""
 
@@ -135,7 +139,7 @@ class RemoteEngine:
     async def _make_client(self, headers: Mapping[str, str]) -> httpx.AsyncClient:
         # Created on the loop it is used on.
         return httpx.AsyncClient(headers=dict(headers), timeout=httpx.Timeout(
-            self.endpoint.timeout_s, connect=self.endpoint.timeout_s))
+            self.endpoint.timeout_s, connect=min(self.endpoint.timeout_s, CONNECT_SECONDS)))
 
     # --- the engine interface -------------------------------------------------------------
 
@@ -315,6 +319,13 @@ class RemoteEngine:
                                           this_request_only=response.status_code in (400, 413,
                                                                                      422))
                     return await self._read(response, stream, stop)
+            except httpx.ReadTimeout:
+                # Connected, but no token in time: the server is slow (a long prefill on a
+                # busy CPU server), not down. Asking again would only queue more work.
+                raise RemoteError(
+                    f"remote server {self.endpoint.base} sent no token within "
+                    f"{self.endpoint.timeout_s:g} s (remote.timeout_ms)",
+                    this_request_only=True) from None
             except httpx.HTTPError as exc:
                 if stream.chunks or last or not isinstance(exc, _RETRYABLE):
                     raise RemoteError(self._unreachable(exc)) from None
@@ -369,7 +380,7 @@ class RemoteEngine:
 
 
 _RETRYABLE = (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError,
-              httpx.ReadError, httpx.ReadTimeout)
+              httpx.ReadError)
 """Transport failures worth another attempt when no token has arrived yet."""
 
 

@@ -60,8 +60,9 @@ class RemoteConfig:
     tokenizer: str | None = None
     """Tokenizer for prompt budgets and the fill-in-the-middle format (a preset, folder,
     ``.gguf`` or hub id; no weights are loaded); None: ``model.name``'s."""
-    timeout_ms: int = 5000
-    """Longest wait for the server: to connect, for its first token, and between tokens."""
+    timeout_ms: int = 15000
+    """Longest wait for the server's first token and between tokens (a slow answer gives no
+    completion this time; the server is not marked down). Connecting waits 3 s at most."""
     retries: int = 2
     """Attempts after the first when the server cannot be reached or answers 429 / 5xx
     before any token (back-off 0.25 s, doubling)."""
