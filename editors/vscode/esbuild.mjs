@@ -1,0 +1,16 @@
+// Bundles src/extension.ts and vscode-languageclient into out/extension.js, so the .vsix needs
+// no node_modules (vsce package --no-dependencies).
+import { build } from "esbuild";
+
+await build({
+  entryPoints: ["src/extension.ts"],
+  bundle: true,
+  outfile: "out/extension.js",
+  external: ["vscode"],
+  format: "cjs",
+  platform: "node",
+  target: "node18",
+  sourcemap: false,
+  minify: false,
+  logLevel: "info",
+});
