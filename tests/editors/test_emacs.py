@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from helpers.repos import GEOMETRY
 from kodama.syntax import docstrings
 from kodama.syntax.analysis import parses
 
@@ -23,18 +24,6 @@ ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "editors" / "README.md"
 DRIVER = Path(__file__).with_name("emacs_driver.el")
 MARKER = "<!-- kodama-eglot-config"
-
-GEOMETRY = (
-    '"""Shapes."""\n\n\n'
-    "def area(width, height):\n"
-    "    if width < 0:\n"
-    "        raise ValueError(width)\n"
-    "    return width * height\n\n\n"
-    "def perimeter(width, height):\n"
-    '    """Twice the sum of the sides."""\n'
-    "    total = \n"
-    "    return total\n"
-)
 
 
 def documented_config() -> str:

@@ -19,26 +19,13 @@ from typing import Any
 
 import pytest
 
+from helpers.repos import GEOMETRY
 from kodama.syntax import docstrings
 from kodama.syntax.analysis import parses
 
 ROOT = Path(__file__).resolve().parents[2]
 PLUGIN = ROOT / "editors" / "nvim"
 DRIVER = Path(__file__).with_name("nvim_driver.lua")
-
-GEOMETRY = (
-    '"""Shapes."""\n\n\n'
-    "def area(width, height):\n"
-    "    if width < 0:\n"
-    "        raise ValueError(width)\n"
-    "    return width * height\n\n\n"
-    "def perimeter(width, height):\n"
-    '    """Twice the sum of the sides."""\n'
-    "    total = \n"
-    "    return total\n\n\n"
-    "def scale(factor):\n"
-    "    return factor * 2\n"
-)
 
 
 def repository(root: Path, text: str) -> Path:

@@ -4,6 +4,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
+GEOMETRY = (
+    '"""Shapes."""\n\n\n'
+    "def area(width, height):\n"
+    "    if width < 0:\n"
+    "        raise ValueError(width)\n"
+    "    return width * height\n\n\n"
+    "def perimeter(width, height):\n"
+    '    """Twice the sum of the sides."""\n'
+    "    total = \n"
+    "    return total\n\n\n"
+    "def scale(factor):\n"
+    "    return factor * 2\n"
+)
+"""The file the editor tests open: an undocumented function to hover, explain and document,
+a documented one, and a line to complete (``    total = ``)."""
+
 FAST = ["--dtype", "float32", "--threads", "1", "--log-level", "warning", "--holes", "6"]
 """Flags of a quick fine-tune on the tiny model."""
 
