@@ -123,12 +123,14 @@ def test_an_adapter_that_is_not_better_is_not_installed(
 def test_ctrl_c_saves_a_checkpoint_and_resume_finishes_the_run(
     tmp_path: Path, tiny_model_dir: Path, kodama_cache_dir: Path
 ) -> None:
+    # The tiny model trains ~100 steps/s: enough steps that Ctrl-C surely lands in training.
+    steps_planned = 1500
     root = make_repo(tmp_path / "repo", files=14)
     env = {**os.environ, "KODAMA_CACHE_DIR": str(kodama_cache_dir), "PYTHONUNBUFFERED": "1"}
     command = [sys.executable, "-m", "kodama.server.cli", "fine-tune", str(root), "--model",
-               str(tiny_model_dir), *FAST, "--max-steps", "200", "--max-minutes", "0",
+               str(tiny_model_dir), *FAST, "--max-steps", str(steps_planned), "--max-minutes", "0",
                "--sequence-tokens", "128", "--gradient-accumulation", "1",
-               "--no-install", "--patience", "1000"]
+               "--no-install", "--patience", "1000", "--epochs", "20"]
     process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 240
     while not any((d / "checkpoint").is_dir() for d in run_dirs(root)):
@@ -141,7 +143,7 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_finishes_the_run(
     assert "--resume" in err
     run_dir = run_dirs(root)[-1]
     saved = json.loads((run_dir / "checkpoint" / "state.json").read_text())
-    assert 25 <= saved["step"] < 200
+    assert 25 <= saved["step"] < steps_planned
     assert not (run_dir / "done").exists()
 
     resumed = subprocess.run([*command, "--resume"], env=env, capture_output=True, text=True,
@@ -149,7 +151,7 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_finishes_the_run(
     assert resumed.returncode == 0, resumed.stderr
     report = json.loads((run_dir / "report.json").read_text())
     steps = [p["step"] for p in report["training"]["history"] if "train_loss" in p]
-    assert steps == list(range(1, 201)), "every step once, continued where it stopped"
+    assert steps == list(range(1, steps_planned + 1)), "every step once, continued where it stopped"
     assert (run_dir / "done").exists()
 
 
