@@ -120,6 +120,10 @@ def test_an_adapter_that_is_not_better_is_not_installed(
     assert (AdapterStore().current(root) is not None) == better
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_saves_a_checkpoint_and_resume_finishes_the_run(
     tmp_path: Path, tiny_model_dir: Path, kodama_cache_dir: Path
 ) -> None:
@@ -131,7 +135,10 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_finishes_the_run(
                str(tiny_model_dir), *FAST, "--max-steps", str(steps_planned), "--max-minutes", "0",
                "--sequence-tokens", "128", "--gradient-accumulation", "1",
                "--no-install", "--patience", "1000", "--epochs", "20"]
-    process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    # Ctrl-C as a terminal sends it, whatever SIGINT disposition the test process runs with
+    # (a child started with SIGINT ignored would never see it).
+    process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=_default_sigint)
     deadline = time.monotonic() + 240
     while not any((d / "checkpoint").is_dir() for d in run_dirs(root)):
         assert process.poll() is None, process.stderr.read() if process.stderr else ""

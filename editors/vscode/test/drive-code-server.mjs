@@ -118,12 +118,23 @@ async function notFound(page) {
     [...document.querySelectorAll(".notification-toast .monaco-button")].map((e) => e.textContent || ""));
   await shot(page, "not-found");
   step("click the status bar item");
-  await page.locator(".statusbar-item", { hasText: "Kodama: error" }).first().click();
+  // The first click sometimes only raises the item's hover (code-server is still settling):
+  // click again every few seconds until the output shows.
+  const item = page.locator(".statusbar-item", { hasText: "Kodama: error" }).first();
+  let clicked = 0;
+  result.statusClicks = 0;
   result.output = await waitFor(page, "the Kodama output channel", async () => {
     const text = await page.evaluate(() =>
       [...document.querySelectorAll(".panel .monaco-editor .view-lines")]
         .map((e) => (e.textContent || "").replace(/\u00a0/g, " ")).join("\n"));
-    return text.includes("kodama.serverPath") ? text : undefined;
+    if (text.includes("kodama.serverPath")) return text;
+    if (Date.now() - clicked > 4000) {
+      clicked = Date.now();
+      result.statusClicks += 1;
+      await page.mouse.move(10, 10);
+      await item.click().catch(() => undefined);
+    }
+    return undefined;
   });
   await page.waitForTimeout(500);
   await shot(page, "not-found-clicked");
