@@ -61,6 +61,9 @@ M.config = vim.deepcopy(M.defaults)
 M._status = {}
 --- Per client id: the last progress message of a running task (explaining…, documenting…).
 M._progress = {}
+--- Per client id: the token of the progress shown now, and of the model loading's once settled.
+M._progress_token = {}
+M._settled_token = {}
 M._setup_done = false
 
 local function has(version)
@@ -159,6 +162,11 @@ local function on_status(_, params, ctx)
   end
   local previous = M._status[ctx.client_id]
   M._status[ctx.client_id] = params
+  if params.state ~= "loading" then
+    -- The model is settled: the loading progress is over, even if its `end` comes later.
+    M._settled_token[ctx.client_id] = M._progress_token[ctx.client_id]
+    M._progress[ctx.client_id] = nil
+  end
   if params.state == "error" then
     local message = "Kodama: " .. (params.message or "the model could not be loaded")
     if M._error_shown[ctx.client_id] ~= message then
@@ -553,9 +561,14 @@ local function on_progress(args)
     return
   end
   local value = (data.params or {}).value or {}
+  local token = (data.params or {}).token
+  if token ~= nil and token == M._settled_token[client.id] then
+    return -- the model loading's progress, reported after the model was already ready
+  end
   if value.kind == "end" then
     M._progress[client.id] = nil
   elseif value.kind == "begin" or value.kind == "report" then
+    M._progress_token[client.id] = token
     local text = value.message or value.title or "working"
     if value.percentage then
       text = text .. (" %d%%"):format(value.percentage)
