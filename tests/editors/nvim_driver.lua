@@ -84,6 +84,18 @@ local function close_floats()
   end
 end
 
+--- Run `action`, wait for the float it opens (`what` names it in a timeout), return its lines
+--- and close it.
+local function float_lines(what, action)
+  action()
+  local win = wait_for(what, 90000, function()
+    return floats()[1]
+  end)
+  local text = lines(vim.api.nvim_win_get_buf(win))
+  close_floats()
+  return text
+end
+
 local function ghost_text(bufnr)
   local ns = vim.api.nvim_get_namespaces()["nvim.lsp.inline_completion"]
   if not ns then
@@ -214,12 +226,9 @@ local function main()
     completion_menu(kodama, bufnr)
     local area_row = find_line(bufnr, "def area(")
     vim.api.nvim_win_set_cursor(0, { area_row, 5 })
-    vim.cmd("KodamaExplain")
-    local explain_win = wait_for("explain float", 90000, function()
-      return floats()[1]
+    results.explain_lines = float_lines("explain float", function()
+      vim.cmd("KodamaExplain")
     end)
-    results.explain_lines = lines(vim.api.nvim_win_get_buf(explain_win))
-    close_floats()
     vim.cmd("checkhealth kodama")
     results.health_lines = lines(0)
     results.ok = true
@@ -268,28 +277,17 @@ local function main()
   local area_row = find_line(bufnr, "def area(")
   vim.api.nvim_win_set_cursor(0, { area_row, 5 })
   close_floats()
-  vim.lsp.buf.hover()
-  local hover_win = wait_for("hover float", 90000, function()
-    return floats()[1]
-  end)
-  results.hover_lines = lines(vim.api.nvim_win_get_buf(hover_win))
-  close_floats()
+  results.hover_lines = float_lines("hover float", vim.lsp.buf.hover)
 
   -- 3. :KodamaExplain shows the same explanation in a float.
-  vim.cmd("KodamaExplain")
-  local explain_win = wait_for("explain float", 90000, function()
-    return floats()[1]
+  results.explain_lines = float_lines("explain float", function()
+    vim.cmd("KodamaExplain")
   end)
-  results.explain_lines = lines(vim.api.nvim_win_get_buf(explain_win))
-  close_floats()
   -- … and with a range, the selected lines (the body of `area`).
   local if_row = find_line(bufnr, "    if width < 0:")
-  vim.cmd(("%d,%dKodamaExplain"):format(if_row, if_row + 1))
-  local range_win = wait_for("range explain float", 90000, function()
-    return floats()[1]
+  results.explain_range_lines = float_lines("range explain float", function()
+    vim.cmd(("%d,%dKodamaExplain"):format(if_row, if_row + 1))
   end)
-  results.explain_range_lines = lines(vim.api.nvim_win_get_buf(range_win))
-  close_floats()
 
   -- 4. The code action menu (vim.ui.select) on the body of `area`; pick Generate docstring.
   local body_row = find_line(bufnr, "    if width < 0:")

@@ -19,6 +19,7 @@ from helpers.openai_fake import FakeOpenAI, Reply, serve
 from kodama.model.remote import Endpoint, RemoteEngine, RemoteError
 from kodama.model.tasks.generate import ChatRequest, run_chat
 from kodama.model.tokens import PlainText, prompt_text
+from kodama.server.cli import main
 
 
 @pytest.fixture(scope="module")
@@ -208,3 +209,15 @@ def test_tasks_use_the_chat_endpoint_unless_the_answer_is_prefilled(
     assert continued.path == "/v1/completions"
     assert continued.body["prompt"].startswith("<|im_start|>system\nExplain.<|im_end|>")
     assert continued.body["prompt"].endswith('<|im_start|>assistant\n```python\n"""')
+
+
+def test_an_unreachable_remote_server_is_one_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], tiny_model_dir: Path
+) -> None:
+    source = tmp_path / "a.py"
+    source.write_text("x = 1\n")
+    assert main(["complete", f"{source}:1:5", "--model", str(tiny_model_dir),
+                 "--remote", "http://127.0.0.1:9/v1"]) == 1
+    err = capsys.readouterr().err
+    assert "kodama: remote server http://127.0.0.1:9/v1 cannot be reached" in err
+    assert "Traceback" not in err

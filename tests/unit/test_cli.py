@@ -85,18 +85,6 @@ def test_remote_flags_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert (config.remote.url, config.remote.model) == ("http://gpu:8000/v1", "kodama-repo")
 
 
-def test_an_unreachable_remote_server_is_one_clear_error(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], tiny_model_dir: Path
-) -> None:
-    source = tmp_path / "a.py"
-    source.write_text("x = 1\n")
-    assert main(["complete", f"{source}:1:5", "--model", str(tiny_model_dir),
-                 "--remote", "http://127.0.0.1:9/v1"]) == 1
-    err = capsys.readouterr().err
-    assert "kodama: remote server http://127.0.0.1:9/v1 cannot be reached" in err
-    assert "Traceback" not in err
-
-
 def test_complete_reports_bad_locations_clearly(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
