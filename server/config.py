@@ -156,8 +156,8 @@ class FineTuneConfig:
     """Hard cap on optimiser steps (None: from epochs and the time budget)."""
     max_minutes: float = 35.0
     """Training time budget, validations included: the step count is planned from a measured
-    step so training ends within it (0 = no budget). Evaluating before and after adds about
-    ``holes`` × 2 × 4 s on a 2-core CPU."""
+    step, and training stops at the budget if steps run slower (0 = no budget). Evaluating
+    before and after adds about ``holes`` × 2 × 5 s on a 2-core CPU."""
     eval_every: int | None = None
     """Validation every this many steps; None: 6 times per run."""
     patience: int = 3

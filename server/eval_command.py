@@ -138,8 +138,7 @@ def repository_provider(root: Path, exclude: Sequence[str] = ()) -> ContextProvi
             f"--context repo needs kodama.model.context, which is not available ({exc})"
         ) from exc
     index = WorkspaceIndex(root, exclude=[f"/{path}" for path in exclude], persist=False)
-    stats = index.build()
-    print(f"repository index: {stats.summary()}", file=sys.stderr)
+    index.build()  # logs its summary ("index of …")
     return RepositoryContext(index)
 
 

@@ -48,7 +48,7 @@ from kodama.model.evaluation import (
     summarize,
 )
 from kodama.model.finetune import data as fdata
-from kodama.model.finetune.report import decide, markdown, picture
+from kodama.model.finetune.report import Continued, decide, markdown, picture
 from kodama.model.finetune.store import AdapterStore, Installed, repo_key
 from kodama.server.config import FineTuneConfig, KodamaConfig, describe
 
@@ -57,11 +57,11 @@ T = TypeVar("T")
 EXIT_INTERRUPTED = 130
 VALIDATION_SEQUENCES = 16
 """Sequences of the validation (and test) loss: about 6,000 tokens, 40 s on a 2-core CPU."""
-SECONDS_PER_HOLE = 4.0
-"""Completion time per evaluation hole on a 2-core CPU (the 0.5B model, repository context),
-where a training step of 4 × 512 tokens takes :data:`REFERENCE_STEP_SECONDS`; estimates scale
-with the step measured on the machine at hand."""
-REFERENCE_STEP_SECONDS = 22.0
+SECONDS_PER_HOLE = 5.0
+"""Completion time per evaluation hole on a 2-core CPU (the 0.5B model, repository context;
+408 s for 80 holes of flask), where a training step of 4 × 512 tokens takes
+:data:`REFERENCE_STEP_SECONDS`; estimates scale with the step measured on the machine at hand."""
+REFERENCE_STEP_SECONDS = 14.0
 
 
 # ------------------------------------------------------------------------ parsers
@@ -590,26 +590,24 @@ def run(args: argparse.Namespace, config: KodamaConfig) -> int:
         old_holes = _still_valid(corpus, old_holes)
         if old_holes.holes:
             # The same test files give the same holes: the "after" run already answered them.
-            again = tuned_run if old_holes.hash == hole_set.hash else _complete_holes(
+            same = old_holes.hash == hole_set.hash
+            again = tuned_run if same else _complete_holes(
                 config, _load(config, adapter=run_dir / "best"), corpus, old_holes, "old")
-            previous_results = installed.meta.get("hole_results", {})
+            previous_results = installed.meta.get("hole_results")
             forgetting = {
                 "holes": len(old_holes.holes),
-                "base_exact": sum(r.exact for r in base_run.results)
-                if old_holes.hash == hole_set.hash else "–",
+                "base_exact": sum(r.exact for r in base_run.results) if same else None,
                 "exact": sum(r.exact for r in again.results),
-                "previous_exact": sum(bool(previous_results.get(_hole_key(h), False))
-                                      for h in old_holes.holes),
+                "previous_exact": None if previous_results is None else sum(
+                    bool(previous_results.get(_hole_key(h), False)) for h in old_holes.holes),
             }
     del tuned
     gc.collect()
 
-    policy = ft.install
-    install, decision = decide(base_run, tuned_run, policy)
-    if installed is not None and state.best_step == 0 and policy != "always":
-        install, decision = False, (
-            f"not installed: no validation improved on the installed adapter "
-            f"{installed.version}, which stays in use")
+    continued = None if installed is None else Continued(
+        installed.version, improved=state.best_step > 0,
+        **{k: v for k, v in (forgetting or {}).items() if k != "base_exact"})
+    install, decision = decide(base_run, tuned_run, ft.install, continued)
     wins, losses_n = paired_exact(base_run, tuned_run)
     report: dict[str, Any] = {
         "version": 1,
@@ -641,12 +639,6 @@ def run(args: argparse.Namespace, config: KodamaConfig) -> int:
         },
         "forgetting": forgetting,
     }
-    if forgetting is not None and install and policy == "better" and \
-            forgetting["exact"] < forgetting["previous_exact"] - max(2, forgetting["holes"] // 20):
-        install = False
-        report["decision"] = decision = (
-            f"not installed: it forgot what the previous adapter knew ({forgetting['exact']} vs "
-            f"{forgetting['previous_exact']} exact on the previous test holes)")
     report["wall_seconds"] = time.perf_counter() - started_wall
     _write_report(report, run_dir)
     if install:

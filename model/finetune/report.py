@@ -1,7 +1,8 @@
 """The fine-tune report: Markdown for people, JSON for tools, a picture of the loss curves and
 the before/after scores.
 
-:func:`decide` is the install rule; :func:`markdown` and :func:`picture` render a report
+:func:`decide` is the install rule (with :class:`Continued` for a run that continued from an
+installed adapter); :func:`markdown` and :func:`picture` render a report
 dictionary that :mod:`kodama.server.finetune_command` assembles (keys documented there).
 """
 
@@ -9,17 +10,43 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from kodama.model.evaluation import RunResult, paired_exact, summarize
 
 
-def decide(base: RunResult, tuned: RunResult, policy: str) -> tuple[bool, str]:
+@dataclass(frozen=True)
+class Continued:
+    """What a run that continued from an installed adapter is judged on, besides the base."""
+
+    version: str
+    """The installed adapter it started from."""
+    improved: bool
+    """Some validation beat the installed adapter's validation loss."""
+    holes: int = 0
+    """Holes of the previous run's test files (still in the repository), answered again."""
+    exact: int = 0
+    """How many of them the new adapter matches exactly."""
+    previous_exact: int | None = None
+    """How many the installed adapter matched (None: it recorded no per-hole results)."""
+
+    def forgot(self) -> bool:
+        """The new adapter lost more of the previous test holes than noise explains: more
+        than 2 of them, or 5 %."""
+        return self.previous_exact is not None and \
+            self.exact < self.previous_exact - max(2, self.holes // 20)
+
+
+def decide(base: RunResult, tuned: RunResult, policy: str,
+           continued: Continued | None = None) -> tuple[bool, str]:
     """Whether to install, and why.
 
     ``better``: the tuned model exactly matches more held-out holes than the base model, or as
-    many with a higher mean edit similarity. ``always`` / ``never`` say so.
+    many with a higher mean edit similarity; after ``continued`` training it must also have
+    improved on the installed adapter's validation loss and not have forgotten the previous
+    run's test holes (:meth:`Continued.forgot`). ``always`` / ``never`` say so.
     """
     b, t = summarize(base.results), summarize(tuned.results)
     wins, losses = paired_exact(base, tuned)
@@ -32,9 +59,20 @@ def decide(base: RunResult, tuned: RunResult, policy: str) -> tuple[bool, str]:
         return True, f"installed (install=always): {versus}"
     if policy == "never":
         return False, f"not installed (--no-install): {versus}"
-    if better:
-        return True, f"installed: better than the base model on held-out files — {versus}"
-    return False, f"not installed: not better than the base model on held-out files — {versus}"
+    if continued is not None and not continued.improved:
+        return False, (f"not installed: no validation improved on the installed adapter "
+                       f"{continued.version}, which stays in use")
+    if not better:
+        return False, f"not installed: not better than the base model on held-out files — {versus}"
+    if continued is not None and continued.forgot():
+        return False, (f"not installed: it forgot what the installed adapter "
+                       f"{continued.version} knew ({continued.exact} vs "
+                       f"{continued.previous_exact} exact on its test holes), which stays in use")
+    return True, f"installed: better than the base model on held-out files — {versus}"
+
+
+def _or_dash(value: Any) -> str:
+    return "–" if value is None else str(value)
 
 
 def _pct(value: float) -> str:
@@ -70,8 +108,8 @@ def markdown(report: Mapping[str, Any], picture_name: str | None = "report.png")
     if forgetting:
         lines += ["## Continual learning: the previous test files", "",
                   f"On the {forgetting['holes']} holes of the previous run: previous adapter "
-                  f"{forgetting['previous_exact']}, this one {forgetting['exact']} exact "
-                  f"matches (base {forgetting.get('base_exact', '–')}).", ""]
+                  f"{_or_dash(forgetting['previous_exact'])}, this one {forgetting['exact']} exact "
+                  f"matches (base {_or_dash(forgetting.get('base_exact'))}).", ""]
     lines += ["## Training", "",
               f"- {training['steps']} steps ({training['epochs']:.2f} epochs; "
               f"{training['limited_by']}), {training['finished']}",

@@ -17,7 +17,9 @@ import math
 import os
 import shutil
 import time
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,18 +45,29 @@ class Interrupted(Exception):
 
 
 # ---------------------------------------------------------------------- the model
+@contextmanager
+def _peft_quietly() -> Iterator[None]:
+    """peft asks the model ``is_gradient_checkpointing``, which transformers 5 deprecates with
+    a FutureWarning the user can do nothing about; it is silenced here, and only here."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*",
+                                category=FutureWarning)
+        yield
+
+
 def make_trainable(model: Any, config: FineTuneConfig, adapter: Path | None = None) -> Any:
     """The model ready to train with ``config.method``; with LoRA, ``adapter`` (an installed
     adapter folder) is the starting point instead of a fresh one (continual learning)."""
     if config.method == "lora":
         from peft import LoraConfig, PeftModel, get_peft_model
 
-        if adapter is not None:
-            return PeftModel.from_pretrained(model, str(adapter), is_trainable=True)
-        lora = LoraConfig(r=config.lora_rank, lora_alpha=config.lora_alpha,
-                          lora_dropout=config.dropout, target_modules="all-linear",
-                          bias="none", task_type="CAUSAL_LM")
-        return get_peft_model(model, lora)
+        with _peft_quietly():
+            if adapter is not None:
+                return PeftModel.from_pretrained(model, str(adapter), is_trainable=True)
+            lora = LoraConfig(r=config.lora_rank, lora_alpha=config.lora_alpha,
+                              lora_dropout=config.dropout, target_modules="all-linear",
+                              bias="none", task_type="CAUSAL_LM")
+            return get_peft_model(model, lora)
     for parameter in model.parameters():
         parameter.requires_grad = config.method == "full"
     if config.method == "top":
@@ -104,7 +117,8 @@ def apply_trained(model: Any, folder: Path) -> Any:
     if (folder / "adapter_config.json").is_file():
         from peft import PeftModel
 
-        return PeftModel.from_pretrained(model, str(folder)).merge_and_unload()
+        with _peft_quietly():
+            return PeftModel.from_pretrained(model, str(folder)).merge_and_unload()
     if (folder / TRAINED_FILE).is_file():
         from safetensors.torch import load_file
 
@@ -385,7 +399,10 @@ def train(model: Any, train_set: Sequence[Sequence_], validation: Sequence[Seque
     accum = config.gradient_accumulation
     model.train()
     started = time.perf_counter() - state.seconds
-    deadline = config.max_minutes * 60 * 1.15 if config.max_minutes > 0 else math.inf
+    # Steps can run slower than the one measured for the plan: training then stops in time,
+    # leaving room for a last validation of the weights it reached.
+    deadline = config.max_minutes * 60 - run_plan.validation_seconds \
+        if config.max_minutes > 0 else math.inf
     running = math.nan
     try:
         while state.step < run_plan.steps and not state.finished:
@@ -414,7 +431,9 @@ def train(model: Any, train_set: Sequence[Sequence_], validation: Sequence[Seque
             running = step_loss if math.isnan(running) else 0.9 * running + 0.1 * step_loss
             state.history.append({"step": state.step, "train_loss": step_loss})
             point = {"train_loss": running, "learning_rate": float(scheduler.get_last_lr()[0])}
-            if state.step % run_plan.eval_every == 0 or state.step == run_plan.steps:
+            out_of_time = state.seconds > deadline
+            if state.step % run_plan.eval_every == 0 or state.step == run_plan.steps \
+                    or out_of_time:
                 value = mean_loss(model, validation, pad_id, accelerator, config.batch_size)
                 state.history.append({"step": state.step, "validation_loss": value})
                 point["validation_loss"] = value
@@ -426,7 +445,7 @@ def train(model: Any, train_set: Sequence[Sequence_], validation: Sequence[Seque
                     if state.bad_evals >= config.patience:
                         state.finished = (f"early stop: no better validation loss in "
                                           f"{config.patience} validations")
-            if state.seconds > deadline and not state.finished:
+            if out_of_time and not state.finished:
                 state.finished = "time budget reached"
             if on_log is not None:
                 on_log(state, point)

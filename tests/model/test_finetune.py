@@ -89,6 +89,11 @@ def test_fine_tune_reports_installs_serves_rolls_back_and_continues(
     second = json.loads((reports / "report.json").read_text())
     assert second["data"]["continued_from"] == first.version
     assert second["forgetting"]["holes"] == 6
+    # The test files did not change: the same holes, the first adapter's recorded answers.
+    assert second["results"]["hole_set"] == report["results"]["hole_set"]
+    assert second["forgetting"]["previous_exact"] == report["results"]["tuned"]["exact_count"]
+    assert second["forgetting"]["exact"] == second["results"]["tuned"]["exact_count"]
+    assert second["forgetting"]["base_exact"] == second["results"]["base"]["exact_count"]
     now = AdapterStore().current(root)
     assert now is not None and now.version != first.version
 
@@ -266,3 +271,40 @@ def test_a_run_that_beats_nothing_keeps_the_starting_weights(
 
     weights = load_file(str(tmp_path / "run" / "best" / "adapter_model.safetensors"))
     assert weights and all(not t.any() for name, t in weights.items() if "lora_B" in name)
+
+
+def test_wrapping_and_applying_an_adapter_warns_about_nothing(
+        tmp_path: Path, tiny_model_dir: Path) -> None:
+    # peft asks transformers 5 a deprecated question; the user's terminal must not show it.
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = ftrain.make_trainable(load_model(str(tiny_model_dir), dtype="float32").model,
+                                      FineTuneConfig())
+        model.save_pretrained(str(tmp_path / "adapter"))
+        ftrain.apply_trained(load_model(str(tiny_model_dir), dtype="float32").model,
+                             tmp_path / "adapter")
+    assert [str(w.message) for w in caught if issubclass(w.category, FutureWarning)] == []
+
+
+def test_slower_steps_than_planned_stop_at_the_budget_with_a_last_validation(
+        tmp_path: Path, tiny_model_dir: Path) -> None:
+    from accelerate import Accelerator
+
+    torch.manual_seed(0)
+    model = ftrain.make_trainable(load_model(str(tiny_model_dir), dtype="float32").model,
+                                  FineTuneConfig())
+    data = [Sequence_([(i * 7 + k) % 400 + 10 for k in range(40)],
+                      [(i * 7 + k) % 400 + 10 for k in range(40)]) for i in range(8)]
+    # Planned as if a step took 1 ms: 10,000 steps in a budget of 1.2 s cannot all run.
+    config = FineTuneConfig(gradient_accumulation=1, max_minutes=0.02, patience=100)
+    run_plan = ftrain.Plan(steps=10_000, epochs=100.0, eval_every=5_000, learning_rate=1e-3,
+                           step_seconds=0.001, limited_by="time budget")
+    state = ftrain.train(model, data, data[:2], config, run_plan, tmp_path / "run",
+                         Accelerator(gradient_accumulation_steps=1, cpu=True), pad_id=0)
+    assert state.finished == "time budget reached"
+    assert 1 <= state.step < 5_000
+    validated = [h["step"] for h in state.history if "validation_loss" in h]
+    assert validated == [state.step], "the weights reached are validated once, at the end"
+    assert (tmp_path / "run" / "best" / "adapter_config.json").is_file()

@@ -11,7 +11,7 @@ import torch
 from kodama.model.evaluation import HoleResult, RunResult
 from kodama.model.finetune import train as ftrain
 from kodama.model.finetune.data import IGNORE_INDEX, Sequence_
-from kodama.model.finetune.report import decide
+from kodama.model.finetune.report import Continued, decide
 from kodama.server.config import FineTuneConfig
 
 
@@ -77,7 +77,7 @@ def test_loss_uses_only_positions_that_predict_labelled_tokens() -> None:
     assert model.kept is not None and model.kept.tolist() == [6, 7, 8]
     logits = model.embed(torch.tensor(ids))[[6, 7, 8]]
     expected = torch.nn.functional.cross_entropy(logits, torch.tensor(ids[7:]))
-    assert float(loss) == pytest.approx(float(expected), rel=1e-5)
+    assert float(loss.detach()) == pytest.approx(float(expected), rel=1e-5)
     padded = ftrain.collate([Sequence_(ids, labels), Sequence_([3, 4], [3, 4])], pad_id=0)
     assert padded["attention_mask"].tolist()[1] == [1, 1] + [0] * 8
     assert padded["labels"].tolist()[1][2:] == [IGNORE_INDEX] * 8
@@ -101,3 +101,28 @@ def test_install_only_when_better() -> None:
     installed, why = decide(base, run([True] * 4, 1.0), "never")
     assert not installed and "--no-install" in why
     assert "+1/-0" in decide(base, run([True, True, False, True], 0.5), "better")[1]
+
+
+def test_a_continued_run_must_improve_on_the_installed_adapter_and_not_forget() -> None:
+    base = run([True, False, False, True], 0.5)
+    tuned = run([True, True, False, True], 0.5)  # better than the base
+    fine = Continued("v1", improved=True, holes=40, exact=20, previous_exact=22)
+    assert decide(base, tuned, "better", fine) == decide(base, tuned, "better"), "2 is noise"
+
+    installed, why = decide(base, tuned, "better", Continued("v1", improved=False))
+    assert not installed and "no validation improved on the installed adapter v1" in why
+
+    forgot = Continued("v1", improved=True, holes=40, exact=19, previous_exact=22)
+    assert forgot.forgot()
+    installed, why = decide(base, tuned, "better", forgot)
+    assert not installed and "forgot what the installed adapter v1 knew (19 vs 22" in why
+    # 5 % of 200 holes is 10: losing 10 is noise, 11 is forgetting.
+    assert not Continued("v1", True, holes=200, exact=90, previous_exact=100).forgot()
+    assert Continued("v1", True, holes=200, exact=89, previous_exact=100).forgot()
+    # An adapter that recorded no per-hole results cannot be compared.
+    assert not Continued("v1", True, holes=40, exact=0, previous_exact=None).forgot()
+
+    # Not better than the base: that reason comes first; always/never still decide alone.
+    assert "not better than the base" in decide(base, base, "better", forgot)[1]
+    assert decide(base, base, "always", Continued("v1", improved=False))[0]
+    assert not decide(base, tuned, "never", fine)[0]
