@@ -503,7 +503,10 @@ def run(args: argparse.Namespace, config: KodamaConfig) -> int:
                 plan_file.write_text(json.dumps(planned), encoding="utf-8")
         run_plan = ftrain.Plan(**_shared(accelerator, planned))
     speed = run_plan.step_seconds / ft.gradient_accumulation / (REFERENCE_STEP_SECONDS / 4)
-    eval_seconds = 2 * ft.holes * SECONDS_PER_HOLE * speed + 60
+    # Before, after and, when continuing, the previous run's test holes (unless the same).
+    evaluations = 3 if installed is not None and (installed.path / "holes.json.gz").is_file() \
+        else 2
+    eval_seconds = evaluations * ft.holes * SECONDS_PER_HOLE * speed + 60
     if main:
         say(f"plan: {run_plan.steps} steps of {ft.batch_size}×{ft.gradient_accumulation}×"
              f"{accelerator.num_processes} sequences of ≤{ft.sequence_tokens} tokens "
@@ -511,7 +514,8 @@ def run(args: argparse.Namespace, config: KodamaConfig) -> int:
              f"{run_plan.step_seconds:.1f} s per step measured; {trainable:,} of {total:,} "
              f"parameters trained ({ft.method})")
         say(f"estimated time: training {run_plan.seconds / 60:.0f} min + before/after "
-             f"evaluation ~{eval_seconds / 60:.0f} min")
+             f"evaluation ~{eval_seconds / 60:.0f} min"
+             + (" (the previous run's test holes included)" if evaluations == 3 else ""))
     if args.dry_run:
         return 0
     assert run_dir is not None

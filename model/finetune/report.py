@@ -104,6 +104,9 @@ def markdown(report: Mapping[str, Any], picture_name: str | None = "report.png")
     lines += ["", f"Holes: {results['holes']} ({results['hole_set']}), in "
               f"{len(results['test_files'])} test files never trained on; paired exact "
               f"matches +{results['wins']}/-{results['losses']}.", ""]
+    if data.get("continued_from") and not training["best_step"]:
+        lines += [f"No validation beat the installed adapter {data['continued_from']}: the "
+                  "\"tuned\" row is that adapter, which stays in use.", ""]
     forgetting = report.get("forgetting")
     if forgetting:
         lines += ["## Continual learning: the previous test files", "",
@@ -142,7 +145,8 @@ def markdown(report: Mapping[str, Any], picture_name: str | None = "report.png")
 
 
 def picture(report: Mapping[str, Any], path: Path) -> None:
-    """Loss curves (training, smoothed, and validation) beside the before/after scores."""
+    """Loss curves (training, smoothed, and validation) beside the before/after scores (and,
+    for a continued run, the previous adapter against this one on the previous test holes)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -180,6 +184,18 @@ def picture(report: Mapping[str, Any], path: Path) -> None:
     for x, (b, t) in enumerate(zip(base, tuned, strict=True)):
         right.text(x - 0.2, b, f"{b:.2f}", ha="center", va="bottom", fontsize=8)
         right.text(x + 0.2, t, f"{t:.2f}", ha="center", va="bottom", fontsize=8)
+    forgetting = report.get("forgetting")
+    if forgetting and forgetting.get("previous_exact") is not None and forgetting["holes"]:
+        # Continual learning: the previous run's test holes, previous adapter against this one.
+        x = len(labels)
+        before = forgetting["previous_exact"] / forgetting["holes"]
+        after = forgetting["exact"] / forgetting["holes"]
+        right.bar(x - 0.2, before, 0.4, label="previous adapter", color="#c9a227")
+        right.bar(x + 0.2, after, 0.4, color="#2e8b57")
+        right.text(x - 0.2, before, f"{before:.2f}", ha="center", va="bottom", fontsize=8)
+        right.text(x + 0.2, after, f"{after:.2f}", ha="center", va="bottom", fontsize=8)
+        labels.append(f"exact match,\nprevious test holes ({forgetting['holes']})")
+        xs = range(len(labels))
     right.set_xticks(list(xs), labels)
     right.set_ylim(0, 1)
     right.set_title(f"Held-out holes ({results['holes']})")

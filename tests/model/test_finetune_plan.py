@@ -77,7 +77,7 @@ def test_loss_uses_only_positions_that_predict_labelled_tokens() -> None:
     assert model.kept is not None and model.kept.tolist() == [6, 7, 8]
     logits = model.embed(torch.tensor(ids))[[6, 7, 8]]
     expected = torch.nn.functional.cross_entropy(logits, torch.tensor(ids[7:]))
-    assert float(loss.detach()) == pytest.approx(float(expected), rel=1e-5)
+    assert float(loss.detach()) == pytest.approx(float(expected.detach()), rel=1e-5)
     padded = ftrain.collate([Sequence_(ids, labels), Sequence_([3, 4], [3, 4])], pad_id=0)
     assert padded["attention_mask"].tolist()[1] == [1, 1] + [0] * 8
     assert padded["labels"].tolist()[1][2:] == [IGNORE_INDEX] * 8
@@ -126,3 +126,40 @@ def test_a_continued_run_must_improve_on_the_installed_adapter_and_not_forget() 
     assert "not better than the base" in decide(base, base, "better", forgot)[1]
     assert decide(base, base, "always", Continued("v1", improved=False))[0]
     assert not decide(base, tuned, "never", fine)[0]
+
+
+def report(continued_from: str | None, best_step: int,
+           forgetting: dict[str, object] | None) -> dict[str, object]:
+    row = {"exact_match": 0.4, "exact_count": 2, "holes": 5, "edit_similarity": 0.5,
+           "parse_rate": 1.0, "empty_rate": 0.0, "test_loss": 1.0}
+    split = {"files": 1, "lines": 10, "examples": 3, "tokens": 100, "sequences": 1}
+    return {
+        "repository": "/r", "model": "m", "started": "now", "decision": "kept",
+        "data": {"continued_from": continued_from, "example_kinds": {"line": 3},
+                 "skipped": {}, "splits": {"train": split, "validation": split, "test": split}},
+        "training": {"method": "lora", "steps": 9, "epochs": 0.5, "limited_by": "epochs",
+                     "finished": "done", "tokens": 900, "seconds": 60.0,
+                     "tokens_per_second": 15.0, "peak_memory_mb": 100.0,
+                     "best_step": best_step, "best_validation_loss": 1.0,
+                     "initial_validation_loss": 1.2, "trainable_parameters": 1,
+                     "total_parameters": 2, "learning_rate": 1e-4, "sequence_tokens": 64,
+                     "effective_batch": 4, "history": []},
+        "results": {"holes": 5, "hole_set": "h", "test_files": ["t.py"], "wins": 1,
+                    "losses": 0, "base": row, "tuned": row},
+        "forgetting": forgetting,
+    }
+
+
+def test_the_report_says_when_the_tuned_row_is_the_kept_adapter() -> None:
+    from kodama.model.finetune.report import markdown
+
+    kept = markdown(report("v1", 0, {"holes": 27, "base_exact": None, "exact": 17,
+                                     "previous_exact": 16}))
+    assert 'No validation beat the installed adapter v1: the "tuned" row is that adapter' in kept
+    assert "On the 27 holes of the previous run: previous adapter 16, this one 17 exact " \
+           "matches (base –)." in kept
+    assert "No validation beat" not in markdown(report("v1", 5, None))
+    assert "No validation beat" not in markdown(report(None, 0, None))
+    unknown = markdown(report("v1", 5, {"holes": 4, "base_exact": 1, "exact": 2,
+                                        "previous_exact": None}))
+    assert "previous adapter –, this one 2 exact matches (base 1)." in unknown
