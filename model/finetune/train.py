@@ -55,6 +55,15 @@ def _peft_quietly() -> Iterator[None]:
         yield
 
 
+def _any_process(accelerator: Any, flag: bool) -> bool:
+    """``flag`` of any process: a decision every process must take together (each one's
+    clock differs, and a validation is collective)."""
+    if accelerator.num_processes == 1:
+        return flag
+    mark = torch.tensor([float(flag)], device=accelerator.device)
+    return bool(accelerator.reduce(mark, reduction="max").item() > 0)
+
+
 def make_trainable(model: Any, config: FineTuneConfig, adapter: Path | None = None) -> Any:
     """The model ready to train with ``config.method``; with LoRA, ``adapter`` (an installed
     adapter folder) is the starting point instead of a fresh one (continual learning)."""
@@ -431,7 +440,8 @@ def train(model: Any, train_set: Sequence[Sequence_], validation: Sequence[Seque
             running = step_loss if math.isnan(running) else 0.9 * running + 0.1 * step_loss
             state.history.append({"step": state.step, "train_loss": step_loss})
             point = {"train_loss": running, "learning_rate": float(scheduler.get_last_lr()[0])}
-            out_of_time = state.seconds > deadline
+            out_of_time = _any_process(accelerator, state.seconds > deadline) \
+                if math.isfinite(deadline) else False
             if state.step % run_plan.eval_every == 0 or state.step == run_plan.steps \
                     or out_of_time:
                 value = mean_loss(model, validation, pad_id, accelerator, config.batch_size)

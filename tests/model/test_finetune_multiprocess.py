@@ -122,3 +122,20 @@ def test_a_killed_two_process_run_resumes_from_its_checkpoint(
     assert trained == list(range(1, 41)), "steps 1–25+ before the kill, the rest after"
     assert AdapterStore().current(root) is not None
     shutil.rmtree(tmp_path / "repo")
+
+
+def test_two_processes_under_a_time_budget_stop_together(
+        tmp_path: Path, tiny_model_dir: Path) -> None:
+    # With a budget every step asks all processes whether time is up (their clocks differ, and
+    # the last validation is collective): one process stopping alone would hang the other.
+    root = make_repo(tmp_path / "repo")
+    out = finish(launch(root, tiny_model_dir, "--max-minutes", "0.05", "--max-steps", "400",
+                        "--epochs", "100", "--patience", "100", "--no-install"))
+    report = json.loads((run_dir(root) / "report.json").read_text())
+    training = report["training"]
+    assert training["limited_by"] == "time budget", out[-3000:]
+    assert training["finished"] == "time budget reached" or \
+        training["finished"].startswith("planned steps done"), training["finished"]
+    validated = [p["step"] for p in training["history"] if "validation_loss" in p]
+    assert validated[-1] == training["steps"], "the weights reached are validated"
+    assert out.count("\nreport: ") == 1, "one process evaluates and reports"
