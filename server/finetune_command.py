@@ -384,25 +384,27 @@ def _eval_holes(corpus: fdata.Corpus, test_files: list[str], config: FineTuneCon
                       seed=config.seed, files=files)
 
 
-def _complete_holes(config: KodamaConfig, loaded: Any, corpus: fdata.Corpus, hole_set: HoleSet,
-                    label: str) -> RunResult:
-    """The loaded model (quantised like serving) on ``hole_set`` with repository context built
-    from every trainable file except the test files."""
+def _complete_holes(config: KodamaConfig, loaded: Any, corpus: fdata.Corpus,
+                    *sets: tuple[str, HoleSet]) -> list[RunResult]:
+    """The loaded model, quantised once like serving, on each ``(label, hole set)`` with
+    repository context built from every trainable file except that set's test files."""
     from kodama.model.engine import Engine, release_memory
     from kodama.server.eval_command import _Progress, held_out_free, repository_provider
     from kodama.server.suggest import settings_from
 
     engine = Engine(loaded, quantization=config.model.quantization)
     settings = settings_from(config.completion)
-    with held_out_free(corpus.root, corpus.files, hole_set, repository_provider) as provider:
-        result = evaluate(hole_set, engine, settings, provider,
-                          config={"model": label, "context": "repo",
-                                  "quantization": config.model.quantization},
-                          progress=_Progress(f"{label:>5}"))
+    results = []
+    for label, hole_set in sets:
+        with held_out_free(corpus.root, corpus.files, hole_set, repository_provider) as provider:
+            results.append(evaluate(hole_set, engine, settings, provider,
+                                    config={"model": label, "context": "repo",
+                                            "quantization": config.model.quantization},
+                                    progress=_Progress(f"{label:>5}")))
     del engine, loaded
     gc.collect()
     release_memory()
-    return result
+    return results
 
 
 def _holes_to_json(hole_set: HoleSet) -> dict[str, Any]:
@@ -532,7 +534,7 @@ def run(args: argparse.Namespace, config: KodamaConfig) -> int:
             hole_set = _eval_holes(corpus, test_files, ft)
             say(f"before: the base model completes {len(hole_set.holes)} holes in "
                  f"{len(hole_set.held_out)} test files")
-            base_run = _complete_holes(config, _load(config), corpus, hole_set, "base")
+            base_run, = _complete_holes(config, _load(config), corpus, ("base", hole_set))
             hole_file.write_bytes(gzip.compress(json.dumps(_holes_to_json(hole_set)).encode()))
             base_file.write_text(json.dumps(_run_json(base_run)), encoding="utf-8")
     accelerator.wait_for_everyone()
@@ -584,33 +586,31 @@ def run(args: argparse.Namespace, config: KodamaConfig) -> int:
     release_memory()
 
     # -- the tuned model: test loss in the training format, then the holes as served
+    improved = state.best_step > 0
+    old_holes = _previous_holes(installed, corpus) if installed is not None else None
+    # The same test files give the same holes, which the "after" run answers; weights that
+    # never beat the installed adapter are that adapter, with nothing to measure again.
+    same = old_holes is not None and old_holes.hash == hole_set.hash
+    again = old_holes if old_holes is not None and not same and improved else None
     tuned = _load(config, adapter=run_dir / "best")
     tuned_test_loss = _plain_loss(tuned.model, dataset.test, pad_id)
-    tuned_run = _complete_holes(config, tuned, corpus, hole_set, "tuned")
-    forgetting: dict[str, Any] | None = None
-    if installed is not None and (installed.path / "holes.json.gz").is_file():
-        old_holes = _holes_from_json(json.loads(gzip.decompress(
-            (installed.path / "holes.json.gz").read_bytes())))
-        old_holes = _still_valid(corpus, old_holes)
-        if old_holes.holes:
-            # The same test files give the same holes: the "after" run already answered them.
-            same = old_holes.hash == hole_set.hash
-            again = tuned_run if same else _complete_holes(
-                config, _load(config, adapter=run_dir / "best"), corpus, old_holes, "old")
-            previous_results = installed.meta.get("hole_results")
-            forgetting = {
-                "holes": len(old_holes.holes),
-                "base_exact": sum(r.exact for r in base_run.results) if same else None,
-                "exact": sum(r.exact for r in again.results),
-                "previous_exact": None if previous_results is None else sum(
-                    bool(previous_results.get(_hole_key(h), False)) for h in old_holes.holes),
-            }
+    tuned_run, *old_runs = _complete_holes(config, tuned, corpus, ("tuned", hole_set),
+                                           *([("old", again)] if again else []))
     del tuned
     gc.collect()
 
-    continued = None if installed is None else Continued(
-        installed.version, improved=state.best_step > 0,
-        **{k: v for k, v in (forgetting or {}).items() if k != "base_exact"})
+    continued = None if installed is None else Continued(installed.version, improved)
+    forgetting: dict[str, Any] | None = None
+    if installed is not None and old_holes is not None and (same or again):
+        answered = tuned_run if same else old_runs[0]
+        recorded = installed.meta.get("hole_results")
+        continued = Continued(
+            installed.version, improved, holes=len(old_holes.holes),
+            exact=sum(r.exact for r in answered.results),
+            previous_exact=None if recorded is None else sum(
+                bool(recorded.get(_hole_key(h), False)) for h in old_holes.holes))
+        forgetting = {**dataclasses.asdict(continued),
+                      "base_exact": sum(r.exact for r in base_run.results) if same else None}
     install, decision = decide(base_run, tuned_run, ft.install, continued)
     wins, losses_n = paired_exact(base_run, tuned_run)
     report: dict[str, Any] = {
@@ -676,6 +676,15 @@ def run(args: argparse.Namespace, config: KodamaConfig) -> int:
 def _hole_key(hole: Hole) -> str:
     """A hole's identity across runs (two holes can start on one line)."""
     return f"{hole.path}:{hole.kind}:{len(hole.prefix)}:{len(hole.middle)}"
+
+
+def _previous_holes(installed: Installed, corpus: fdata.Corpus) -> HoleSet | None:
+    """The holes of the run that made ``installed`` whose files are unchanged (None: none)."""
+    file = installed.path / "holes.json.gz"
+    if not file.is_file():
+        return None
+    kept = _still_valid(corpus, _holes_from_json(json.loads(gzip.decompress(file.read_bytes()))))
+    return kept if kept.holes else None
 
 
 def _still_valid(corpus: fdata.Corpus, hole_set: HoleSet) -> HoleSet:

@@ -308,3 +308,28 @@ def test_slower_steps_than_planned_stop_at_the_budget_with_a_last_validation(
     validated = [h["step"] for h in state.history if "validation_loss" in h]
     assert validated == [state.step], "the weights reached are validated once, at the end"
     assert (tmp_path / "run" / "best" / "adapter_config.json").is_file()
+
+
+def test_a_continued_run_that_learned_nothing_keeps_the_adapter_without_measuring_it_again(
+    tmp_path: Path, tiny_model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = make_repo(tmp_path / "repo")
+    assert fine_tune(root, tiny_model_dir, "--max-steps", "3", "--install", "always") == 0
+    first = AdapterStore().current(root)
+    assert first is not None
+    capsys.readouterr()
+    # A training file and a test file change: new holes, and the previous run's to re-check.
+    splits = first.meta["splits"]
+    for kind, n in (("train", 41), ("test", 42)):
+        (root / next(p for p, s in splits.items() if s == kind)).write_text(module(n))
+    reports = tmp_path / "reports"
+    assert fine_tune(root, tiny_model_dir, "--max-steps", "3", "--learning-rate", "1e-12",
+                     "--report-dir", str(reports)) == 0
+    err = capsys.readouterr().err
+    report = json.loads((reports / "report.json").read_text())
+    assert report["training"]["best_step"] == 0
+    assert report["decision"].startswith("not installed: no validation improved")
+    # The kept weights are the installed adapter's: its recorded answers stand, none redone.
+    assert report["forgetting"] is None and "  old [" not in err and "tuned [" in err
+    current = AdapterStore().current(root)
+    assert current is not None and current.version == first.version
