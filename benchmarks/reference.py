@@ -85,13 +85,13 @@ def build_cases(tokenizer_engine: Any, lines: list[Target], keystrokes: int,
     """Kodama's prompts for every state of every retyped line (server default settings).
 
     With ``root``, repository snippets come from an index of ``root`` exactly as the server's
-    ``Workspace.snippets_for`` asks for them (no other open documents: each line is retyped in
+    ``RepositoryView.snippets_for`` asks for them (no other open documents: each line is retyped in
     a document of its own), and the document's repository-relative path goes with them.
     """
     from kodama.model.completion import context_at
     from kodama.model.prompt import build_prompt
     from kodama.server.config import CompletionConfig, ContextConfig
-    from kodama.server.suggest import settings_from
+    from kodama.server.setup import settings_from
     from kodama.syntax.document import SyntaxDocument
     from kodama.syntax.languages import detect
 

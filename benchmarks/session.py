@@ -23,7 +23,7 @@ from typing import Any
 from lsprotocol import types
 
 from benchmarks.common import LANGUAGE_IDS, cut_line, pick_lines, typing_script
-from kodama.server.client import EditorSession, utf16_len
+from kodama.server.commands.client import EditorSession, utf16_len
 from kodama.server.config import KodamaConfig, merge
 
 

@@ -2,7 +2,8 @@
 
 Torch-free: the model sits behind the small ``TextGenerator`` interface (the real ``Engine`` in
 ``kodama.model.engine`` or a fake in tests). The server's LSP handlers and the ``kodama complete``
-command both call ``complete_at`` so that they always agree.
+command both build the context with :func:`context_at` (repository snippets included) and run
+:func:`complete`, so they always agree; :func:`complete_at` is the same without snippets.
 """
 
 from __future__ import annotations

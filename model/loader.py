@@ -238,7 +238,7 @@ def load_model(
     except Exception as error:
         raise ModelLoadError(_failure_message(spec, source, folder, error)) from error
     if adapter is not None:
-        from kodama.model.finetune.train import apply_trained
+        from kodama.model.finetune.adapter import apply_trained
 
         try:
             model = apply_trained(model, adapter)

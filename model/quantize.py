@@ -5,7 +5,7 @@ fewer bytes per weight, more tokens per second. ``int8`` keeps one int8 value pe
 one bf16 scale per output row (symmetric, per channel) and multiplies with bf16 activations —
 numerically close enough that greedy completions match (checked by ``kodama eval``), unlike
 torch.ao's dynamic int8 quantisation, which quantises activations too and changes the 0.5B
-model's output from the first token (DESIGN.md section 9).
+model's output from the first token (we measured it on the default model).
 
 Prefill multiplies many tokens at once, where bf16 matrix units beat the int8 kernel, so for
 inputs of ``DEQUANT_MIN_ROWS`` rows or more a layer dequantises its weight on the fly and uses

@@ -1,11 +1,13 @@
-"""Plain data shared by the completion pipeline: what the model is asked, and in which mode.
+"""Plain data shared by the model layer: what the model is asked, in which mode, and progress.
 
-Pure: no torch, no pygls. The server fills these from a document; prompt building, stop rules
-and post-processing read them.
+Pure: no torch, no pygls. The server fills the completion types from a document; prompt
+building, stop rules and post-processing read them. :data:`ProgressFn` is the one way long jobs
+(getting weights ready, loading a model) tell their caller how far they are.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -52,3 +54,13 @@ class CompletionContext:
     """Repository context, most relevant first; prompt building keeps what its budget holds.
     Keep it stable while the user types in one place: the engine reuses the KV cache of the
     unchanged start of the prompt, and snippets come first in it."""
+
+
+ProgressFn = Callable[[str, float | None], None]
+"""Progress callback: a message and a fraction in 0..1, or None when the fraction is unknown."""
+
+
+def report_progress(progress: ProgressFn | None, message: str, fraction: float | None) -> None:
+    """Tell ``progress`` (when there is one) ``message`` and ``fraction``."""
+    if progress is not None:
+        progress(message, fraction)

@@ -1,5 +1,5 @@
 """``python -m kodama.server`` is the ``kodama`` command."""
 
-from kodama.server.cli import main
+from kodama.server.commands.cli import main
 
 raise SystemExit(main())

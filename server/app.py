@@ -13,7 +13,7 @@ from pygls.lsp.server import LanguageServer
 
 from kodama.server import (
     code_actions,
-    completion,
+    completion_menu,
     documents,
     hover,
     inline_completion,
@@ -21,15 +21,16 @@ from kodama.server import (
 )
 from kodama.server.config import KodamaConfig, merge
 from kodama.server.documents import DocumentStore
-from kodama.server.lsp_protocol import KodamaProtocol
+from kodama.server.generations import Explanations
 from kodama.server.model_host import ModelHost
-from kodama.server.progress import Progress
 from kodama.server.protocol import STATUS_NOTIFICATION, ModelStateName, StatusParams
 from kodama.server.scheduler import Scheduler
-from kodama.server.tasks import Explanations, convention_of
+from kodama.server.setup import convention_of
 from kodama.server.typeahead import TypeAhead
 from kodama.server.version import VERSION
-from kodama.server.workspace import Workspace
+from kodama.server.wire import KodamaWireProtocol
+from kodama.server.work_done_progress import WorkDoneProgress
+from kodama.server.workspace import LiveWorkspaceIndex
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ class KodamaServer(LanguageServer):
 
     def __init__(self, config: KodamaConfig, *, load_model: bool = True) -> None:
         """A server with ``config`` (initializationOptions may still change it)."""
-        super().__init__("kodama", VERSION, protocol_cls=KodamaProtocol, max_workers=2)
+        super().__init__("kodama", VERSION, protocol_cls=KodamaWireProtocol, max_workers=2)
         self.config = config
         self.documents = DocumentStore()
         self.scheduler = Scheduler()
@@ -51,8 +52,8 @@ class KodamaServer(LanguageServer):
         self.documents.on_close.append(self.scheduler.forget)
         self.documents.on_close.append(self.typeahead.forget)
         self.documents.on_close.append(self._forget_cache)
-        self.repository = Workspace(self)
-        """The repository index and the snippets it gives completions (``workspace`` is pygls's)."""
+        self.workspace_index = LiveWorkspaceIndex(self)
+        """The workspace's index and the snippets it gives (``workspace`` is pygls's)."""
         self.explanations = Explanations(self)
         self._convention: str | None = None
 
@@ -67,8 +68,8 @@ class KodamaServer(LanguageServer):
         if style != "auto":
             return style
         if self._convention is None:
-            index = self.repository.index
-            if index is None or not self.repository.indexed.is_set():
+            index = self.workspace_index.index
+            if index is None or not self.workspace_index.indexed.is_set():
                 return "google"  # not known yet: ask again once the index is built
             self._convention = convention_of(index)
         return self._convention
@@ -88,15 +89,15 @@ def create_server(config: KodamaConfig, *, load_model: bool = True) -> KodamaSer
     server = KodamaServer(config, load_model=load_model)
     documents.register(server)
     inline_completion.register(server)
-    completion.register(server)
+    completion_menu.register(server)
     hover.register(server)
     code_actions.register(server)
     workspace.register(server)
 
     @server.feature(types.INITIALIZE)
     def initialize(params: types.InitializeParams) -> None:
-        server.repository.set_root(params)
-        server.model.root = server.repository.root
+        server.workspace_index.set_root(params)
+        server.model.root = server.workspace_index.root
         options: Any = params.initialization_options
         if options is None:
             return
@@ -116,7 +117,7 @@ def create_server(config: KodamaConfig, *, load_model: bool = True) -> KodamaSer
         for error in server.config_errors:
             server.show(types.MessageType.Warning, f"Kodama configuration: {error}")
         logging.getLogger("kodama").setLevel(server.config.log_level.upper())
-        server.repository.start(asyncio.get_running_loop())
+        server.workspace_index.start(asyncio.get_running_loop())
         if server.load_model:
             start_model(server)
         else:
@@ -125,7 +126,7 @@ def create_server(config: KodamaConfig, *, load_model: bool = True) -> KodamaSer
 
     @server.feature(types.SHUTDOWN)
     def shutdown(params: None) -> None:
-        server.repository.shutdown()
+        server.workspace_index.shutdown()
         server.model.shutdown()
 
     return server
@@ -134,7 +135,7 @@ def create_server(config: KodamaConfig, *, load_model: bool = True) -> KodamaSer
 def start_model(server: KodamaServer) -> None:
     """Start loading the model in the background, with $/progress and ``kodama/status``."""
     loop = asyncio.get_running_loop()
-    progress = Progress(server, loop)
+    progress = WorkDoneProgress(server, loop)
     progress.begin("Kodama", f"loading {server.config.model.name}")
 
     def on_state(state: ModelStateName, message: str) -> None:

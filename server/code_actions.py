@@ -4,7 +4,7 @@ tests.
 The actions are offered on the function, method or class at the cursor (Generate docstring
 only where it has no documentation). Each carries a command, so nothing slow happens while the
 editor builds its menu: the command generates with a cancellable ``$/progress`` bar (completions
-keep priority, see ``kodama.server.tasks``), checks the result, and applies it with
+keep priority, see ``kodama.server.generations``), checks the result, and applies it with
 ``workspace/applyEdit`` — the docstring into the current text of the document even if it changed
 meanwhile, the tests into the repository's test file (created when missing). The same commands
 can be run directly (``workspace/executeCommand``) with ``{"uri", "line", "character"}``.
@@ -25,15 +25,13 @@ from kodama.model.errors import TaskError
 from kodama.model.tasks import docstring, testgen
 from kodama.model.tasks.generate import ChatRequest
 from kodama.model.tasks.subject import Code, Subject
-from kodama.server.tasks import (
+from kodama.server.generations import (
     TaskCancelledError,
     generate,
     repository_root,
     selection_for,
-    subject_for,
 )
-from kodama.server.workspace import path_of_uri
-from kodama.syntax import docstrings
+from kodama.server.setup import path_of_uri
 from kodama.syntax.document import SyntaxDocument
 from kodama.syntax.positions import PositionError
 
@@ -114,25 +112,32 @@ def _where(server: KodamaServer, args: tuple[Any, ...]
 
 
 def _subject(server: KodamaServer, doc: SyntaxDocument, offset: int) -> Subject:
-    subject = subject_for(server, doc, offset)
+    subject = server.workspace_index.definition_at(doc, offset)
     if subject is None:
         raise TaskError("put the cursor inside a function, method or class")
     return subject
 
 
-def relocate(subject: Subject, text: str) -> docstrings.Target | None:
-    """The same definition in ``text`` (the document may have changed while generating): same
-    kind and name, the one nearest the original line."""
-    same = [t for t in docstrings.targets(subject.language, text)
-            if t.kind == subject.kind and t.name == subject.name]
-    if not same:
-        return None
-    return min(same, key=lambda t: abs(t.line - subject.target.line))
-
-
 def _range(doc: SyntaxDocument, start: int, end: int) -> types.Range:
     (sl, sc), (el, ec) = doc.position_at(start), doc.position_at(end)
     return types.Range(start=types.Position(sl, sc), end=types.Position(el, ec))
+
+
+async def _run_task(server: KodamaServer, name: str, job: Any) -> Any:
+    """Run a command's job: errors become a message for the user, never a crash."""
+    try:
+        return await job
+    except TaskCancelledError:
+        return None
+    except TaskError as exc:
+        server.show(types.MessageType.Warning, f"Kodama: {exc}")
+        return None
+    except JsonRpcInvalidParams:
+        raise
+    except Exception as exc:
+        log.exception("%s failed", name)
+        server.show(types.MessageType.Error, f"Kodama: {name} failed: {exc}")
+        return None
 
 
 def register(server: KodamaServer) -> None:
@@ -149,7 +154,8 @@ def register(server: KodamaServer) -> None:
             offset = doc.offset_at(start.line, start.character)
         except PositionError as exc:
             raise JsonRpcInvalidParams(f"range outside {doc.uri}: {exc}") from None
-        actions = actions_for(subject_for(server, doc, offset), doc.uri, params.range)
+        actions = actions_for(server.workspace_index.definition_at(doc, offset), doc.uri,
+                              params.range)
         if not actions:
             return None
         only = params.context.only
@@ -158,22 +164,6 @@ def register(server: KodamaServer) -> None:
             actions = [a for a in actions if any(
                 str(a.kind) == kind or str(a.kind).startswith(kind + ".") for kind in wanted)]
         return actions or None
-
-    async def run_task(name: str, job: Any) -> Any:
-        """Run a command's job: errors become a message for the user, never a crash."""
-        try:
-            return await job
-        except TaskCancelledError:
-            return None
-        except TaskError as exc:
-            server.show(types.MessageType.Warning, f"Kodama: {exc}")
-            return None
-        except JsonRpcInvalidParams:
-            raise
-        except Exception as exc:
-            log.exception("%s failed", name)
-            server.show(types.MessageType.Error, f"Kodama: {name} failed: {exc}")
-            return None
 
     @server.command(EXPLAIN)
     async def explain_command(*args: Any) -> dict[str, str] | None:
@@ -192,18 +182,19 @@ def register(server: KodamaServer) -> None:
                 raise TaskError(entry.error or "no explanation")
             return {"markdown": entry.markdown}
 
-        result: dict[str, str] | None = await run_task("Explain", job())
+        result: dict[str, str] | None = await _run_task(server, "Explain", job())
         return result
 
     @server.command(DOCSTRING)
     async def docstring_command(*args: Any) -> bool:
         doc, offset, _ = _where(server, args)
-        return bool(await run_task("Generate docstring", _docstring(server, doc, offset)))
+        return bool(await _run_task(server, "Generate docstring", _docstring(server, doc, offset)))
 
     @server.command(TESTS)
     async def tests_command(*args: Any) -> str | None:
         doc, offset, _ = _where(server, args)
-        result: str | None = await run_task("Generate tests", _tests(server, doc, offset))
+        result: str | None = await _run_task(server, "Generate tests",
+                                             _tests(server, doc, offset))
         return result
 
 
@@ -221,18 +212,16 @@ async def _docstring(server: KodamaServer, doc: SyntaxDocument, offset: int) -> 
     subject = _subject(server, doc, offset)
     convention = await asyncio.to_thread(server.docstring_convention)
     title = f"documenting {subject.name}"
-    answer = await _generate(server, "docstring", docstring.request(subject), title)
-    more = docstring.follow_up(subject, answer)
-    if more is not None:  # parameters or the return value left out: ask for them
-        answer = more[1] + await _generate(server, "docstring", more[0], title)
-    body = docstring.body(subject, answer, convention)
-    target = relocate(subject, doc.text)
-    if target is None:
-        raise TaskError(f"{subject.name} is no longer in the document; nothing was changed")
-    edit = docstrings.render(target, doc.text, body, convention=convention)
-    if not docstrings.validate(subject.language, doc.text, edit):
-        raise TaskError(f"the documentation for {subject.name} would break the file's syntax; "
-                        "nothing was changed")
+    steps = docstring.conversation(subject)
+    asked = next(steps)
+    while True:
+        try:
+            asked = steps.send(await _generate(server, "docstring", asked, title))
+        except StopIteration as done:
+            answer: str = done.value
+            break
+    # The document may have changed while the model wrote: the edit goes to its text now.
+    edit = docstring.finish(subject, answer, convention, text=doc.text)
     change = types.TextDocumentEdit(
         text_document=types.OptionalVersionedTextDocumentIdentifier(uri=doc.uri,
                                                                      version=doc.version),

@@ -18,8 +18,8 @@ from lsprotocol import types
 
 from kodama.model.tasks.answers import tidy_markdown
 from kodama.model.tasks.subject import Subject
+from kodama.server.generations import Explanation
 from kodama.server.suggest import locate
-from kodama.server.tasks import Explanation, subject_for
 
 if TYPE_CHECKING:
     from kodama.server.app import KodamaServer
@@ -54,7 +54,7 @@ def register(server: KodamaServer) -> None:
         if located is None:
             return None
         doc, offset = located
-        subject = subject_for(server, doc, offset)
+        subject = server.workspace_index.definition_at(doc, offset)
         if subject is None or not on_signature(subject, params.position.line):
             return None
         if server.model.engine is None:  # no model now (a remote server down): cache only

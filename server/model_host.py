@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -33,8 +32,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from kodama.model.types import ProgressFn
 from kodama.server.config import ModelConfig, RemoteConfig
 from kodama.server.protocol import ModelStateName
+from kodama.server.setup import local_engine, remote_engine
 
 if TYPE_CHECKING:
     from kodama.model.engine import Engine
@@ -49,22 +50,7 @@ REMOTE_WORKERS = 4
 ADAPTER_POLL_SECONDS = 2.0
 """How often the installed adapter's pointer is checked (one ``stat``)."""
 
-ProgressFn = Callable[[str, float | None], None]
 StateFn = Callable[[ModelStateName, str], None]
-
-
-def remote_engine(remote: RemoteConfig, model: ModelConfig, progress: ProgressFn | None,
-                  on_health: Callable[[bool, str], None] | None = None) -> RemoteEngine:
-    """The remote backend ``remote`` configures, with the tokenizer of ``remote.tokenizer``
-    (or of ``model.name``) and the API key from its environment variable; not yet connected."""
-    from kodama.model.loader import load_tokenizer
-    from kodama.model.remote import Endpoint, RemoteEngine
-
-    tokenizer = load_tokenizer(remote.tokenizer or model.name, progress=progress)
-    endpoint = Endpoint(url=remote.url or "", model=remote.model,
-                        api_key=os.environ.get(remote.api_key_env) or None,
-                        timeout_s=remote.timeout_ms / 1000, retries=remote.retries)
-    return RemoteEngine(endpoint, tokenizer, on_health=on_health)
 
 
 class ModelHost:
@@ -121,14 +107,9 @@ class ModelHost:
     def _build(self, progress: ProgressFn) -> tuple[Engine, str, str | None, str | None]:
         """Load the configured model (with its adapter) into an engine; (engine, message,
         adapter label, stamp)."""
-        from kodama.model.engine import Engine
-        from kodama.model.loader import load_model
-
         started = time.perf_counter()
         folder, label, stamp = self.adapter_choice()
-        loaded = load_model(self.config.name, dtype=self.config.dtype, progress=progress,
-                            threads=self.config.threads, adapter=folder)
-        engine = Engine(loaded, quantization=self.config.quantization)
+        engine, loaded = local_engine(self.config, folder, progress)
         seconds = time.perf_counter() - started
         weights = loaded.dtype if self.config.quantization == "none" else (
             f"{self.config.quantization} weights, {loaded.dtype} activations")

@@ -8,6 +8,7 @@ one feature's failure never escaping as a crash.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -15,10 +16,9 @@ from typing import TYPE_CHECKING
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 
-from kodama.model.completion import CompletionSettings, complete, context_at
+from kodama.model.completion import complete
 from kodama.model.errors import KodamaError
-from kodama.model.prompt import Budget
-from kodama.server.config import CompletionConfig, ContextConfig
+from kodama.server.setup import settings_from
 from kodama.syntax.document import SyntaxDocument
 from kodama.syntax.positions import PositionError
 
@@ -26,20 +26,6 @@ if TYPE_CHECKING:
     from kodama.server.app import KodamaServer
 
 log = logging.getLogger(__name__)
-
-
-def settings_from(
-    config: CompletionConfig, context: ContextConfig | None = None
-) -> CompletionSettings:
-    """The model layer's completion settings from the server configuration."""
-    context = context or ContextConfig()
-    return CompletionSettings(
-        budget=Budget(prefix_tokens=config.prefix_tokens, suffix_tokens=config.suffix_tokens,
-                      context_tokens=context.tokens if context.enabled else 0),
-        max_new_tokens_single=config.max_new_tokens_single,
-        max_new_tokens_multi=config.max_new_tokens_multi,
-        max_lines=config.max_lines,
-    )
 
 
 @dataclass(frozen=True)
@@ -94,8 +80,10 @@ async def suggest(
         engine = server.model.engine
         if engine is None:
             return None
-        ctx = context_at(doc, offset, snippets=server.repository.snippets_for(doc, offset),
-                         path=server.repository.path_for(doc))
+        ctx = server.workspace_index.completion_context(doc, offset)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("completion snippets for %s: %s", uri,
+                      json.dumps([[snippet.path, snippet.kind] for snippet in ctx.snippets]))
         settings = settings_from(config, server.config.context)
         completion = await server.model.run(
             lambda: complete(ctx, engine, settings, cancel=cancel, cache_key=uri), urgent=True

@@ -6,26 +6,25 @@ event loop, never the model's worker — with ``$/progress`` in the editor. Open
 documents are re-indexed there too, a moment after the typing stops; closed and (when the
 client sends them) watched files are read again from the disk.
 
-``snippets_for(doc, offset)`` is what the completion path calls: it asks the
-``RepositoryContext`` (which caches per place in the file) and never raises.
+:class:`LiveWorkspaceIndex` is the server's :class:`~kodama.server.setup.RepositoryView`:
+completions and tasks ask it exactly as a command asks the view of its file's project, with
+the editor's recently edited documents added; it never raises.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import unquote, urlparse
 
 from lsprotocol import types
 
-from kodama.model.context import OpenDocument, RepositoryContext, WorkspaceIndex
-from kodama.model.types import Snippet
-from kodama.server.progress import Progress
+from kodama.model.context import OpenDocument, WorkspaceIndex
+from kodama.server.setup import RepositoryView, path_of_uri
+from kodama.server.work_done_progress import WorkDoneProgress
 from kodama.syntax.document import SyntaxDocument, TextChange
 
 if TYPE_CHECKING:
@@ -44,17 +43,6 @@ _GONE = object()
 """Pending marker: the file was deleted."""
 
 
-def path_of_uri(uri: str) -> Path | None:
-    """The local path of a ``file:`` URI, or None for other schemes."""
-    parsed = urlparse(uri)
-    if parsed.scheme != "file":
-        return None
-    path = unquote(parsed.path)
-    if os.name == "nt" and path.startswith("/") and len(path) > 2 and path[2] == ":":
-        path = path[1:]
-    return Path(path)
-
-
 def root_of(params: types.InitializeParams) -> Path | None:
     """The workspace root the client names: first workspace folder, ``rootUri``, ``rootPath``."""
     if params.workspace_folders:
@@ -69,20 +57,17 @@ def root_of(params: types.InitializeParams) -> Path | None:
     return None
 
 
-class Workspace:
-    """The repository index of the server's workspace (see the module docstring)."""
+class LiveWorkspaceIndex(RepositoryView):
+    """The index of the server's workspace, kept current (see the module docstring)."""
 
     def __init__(self, server: KodamaServer) -> None:
         """Nothing is indexed before :meth:`start`."""
+        super().__init__()
         self.server = server
-        self.root: Path | None = None
-        self.index: WorkspaceIndex | None = None
-        self.provider: RepositoryContext | None = None
         self.indexed = threading.Event()
         """Set once the first build has finished (or failed)."""
         self._edits: dict[str, tuple[int, float]] = {}
         """uri → (line of the latest edit, when)."""
-        self._paths: dict[str, str | None] = {}
         self._pending: dict[str, object] = {}
         self._changed_at = 0.0
         self._wake = threading.Condition()
@@ -104,16 +89,17 @@ class Workspace:
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         """Build or load the index in the background (with ``$/progress``)."""
-        config = self.server.config.context
-        if not config.enabled or self.root is None or self._thread is not None:
+        if self._thread is not None:
             self.indexed.set()
             return
-        self.index = WorkspaceIndex(self.root, max_files=config.max_files)
-        self.provider = RepositoryContext(self.index)
-        progress = Progress(self.server, loop)
+        index = self.open_index(self.server.config.context)
+        if index is None or self.root is None:
+            self.indexed.set()
+            return
+        progress = WorkDoneProgress(self.server, loop)
         progress.begin("Kodama", f"indexing {self.root.name or self.root}")
         self._thread = threading.Thread(
-            target=self._run, args=(self.index, progress), name="kodama-index", daemon=True
+            target=self._run, args=(index, progress), name="kodama-index", daemon=True
         )
         self._thread.start()
 
@@ -123,7 +109,7 @@ class Workspace:
         with self._wake:
             self._wake.notify_all()
 
-    def _run(self, index: WorkspaceIndex, progress: Progress) -> None:
+    def _run(self, index: WorkspaceIndex, progress: WorkDoneProgress) -> None:
         try:
             stats = index.build(
                 progress=lambda done, total: progress.report(
@@ -166,28 +152,6 @@ class Workspace:
         index.save()
 
     # ------------------------------------------------------------- events
-    def relative(self, uri: str) -> str | None:
-        """Repository-relative path (``/`` separators) of ``uri``; None outside the root."""
-        if uri in self._paths:
-            return self._paths[uri]
-        rel: str | None = None
-        path = path_of_uri(uri)
-        if path is not None and self.root is not None:
-            try:
-                rel = Path(os.path.abspath(path)).relative_to(self.root).as_posix()
-            except ValueError:
-                rel = None
-        self._paths[uri] = rel
-        return rel
-
-    def path_for(self, doc: SyntaxDocument) -> str | None:
-        """The path shown to the model for ``doc``: repository-relative, else its file name."""
-        rel = self.relative(doc.uri)
-        if rel is not None:
-            return rel
-        path = path_of_uri(doc.uri)
-        return path.name if path is not None and path.name else None
-
     def _queue(self, uri: str, what: object) -> None:
         rel = self.relative(uri)
         if rel is None or self.index is None:
@@ -224,30 +188,15 @@ class Workspace:
             self._queue(event.uri, _GONE if gone else _DISK)
 
     # ---------------------------------------------------------- completion
-    def snippets_for(self, doc: SyntaxDocument, offset: int) -> tuple[Snippet, ...]:
-        """Repository snippets for a completion at ``offset`` of ``doc`` (cheap; never raises).
-
-        Empty when repository context is off, there is no workspace root, or ``doc`` lies
-        outside it.
-        """
-        provider = self.provider
-        if provider is None or not self.server.config.context.enabled:
-            return ()
-        try:
-            rel = self.relative(doc.uri)
-            if rel is None:
-                return ()
-            others: list[OpenDocument] = []
-            for uri, (line, when) in self._edits.items():
-                other = self.server.documents.docs.get(uri)
-                other_rel = self.relative(uri)
-                if uri != doc.uri and other is not None and other_rel is not None:
-                    others.append(OpenDocument(other_rel, other.text, line, when))
-            return provider.snippets(rel, doc.text, offset, others, tree=doc.tree,
-                                     language=doc.language)
-        except Exception:
-            log.exception("repository context failed for %s", doc.uri)
-            return ()
+    def open_documents(self, doc: SyntaxDocument) -> list[OpenDocument]:
+        """The other open documents of the workspace that were edited, with where and when."""
+        others: list[OpenDocument] = []
+        for uri, (line, when) in self._edits.items():
+            other = self.server.documents.docs.get(uri)
+            other_rel = self.relative(uri)
+            if uri != doc.uri and other is not None and other_rel is not None:
+                others.append(OpenDocument(other_rel, other.text, line, when))
+        return others
 
 
 def register(server: KodamaServer) -> None:
@@ -255,4 +204,4 @@ def register(server: KodamaServer) -> None:
 
     @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
     def did_change_watched_files(params: types.DidChangeWatchedFilesParams) -> None:
-        server.repository.watched_files_changed(params)
+        server.workspace_index.watched_files_changed(params)

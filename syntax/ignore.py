@@ -1,22 +1,23 @@
-"""Which files of a repository to index: ``.gitignore`` and ``.kodamaignore`` rules, default
-skips, caps.
+"""Which paths of a repository Kodama may read: ``.gitignore`` and ``.kodamaignore`` rules and
+the folders it always skips.
 
-A small implementation of gitignore patterns (no dependency): ``#`` comments, ``!`` negation,
-a trailing ``/`` for directories only, patterns with a ``/`` anchored to their ``.gitignore``'s
-folder, ``*``, ``?``, ``[...]`` and ``**``. The last matching rule wins.
+Pattern matching is git's own wildmatch as implemented by ``pathspec`` (``#`` comments, ``!``
+negation, a trailing ``/`` for folders only, patterns with a ``/`` anchored to their file's
+folder, ``*``, ``?``, ``[...]``, ``**``, escapes). What git adds on top of one file's patterns
+lives here: every folder's ignore files apply below it, deeper files override shallower ones,
+the last matching rule wins, and nothing inside an ignored folder can be brought back.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from pathlib import Path
+
+from pathspec import GitIgnoreSpec
 
 __all__ = [
     "CODE_EXTENSIONS",
     "IGNORE_FILES",
     "SKIP_DIRS",
-    "IgnoreRule",
     "Ignorer",
     "parse_gitignore",
 ]
@@ -41,91 +42,14 @@ CODE_EXTENSIONS = frozenset({
 """Source files without a tree-sitter grammar here: indexed for retrieval only."""
 
 
-@dataclass(frozen=True)
-class IgnoreRule:
-    """One gitignore pattern, compiled."""
-
-    base: str
-    """Folder of the ``.gitignore`` (repository-relative, ``""`` for the root)."""
-    regex: re.Pattern[str]
-    negate: bool
-    dir_only: bool
-
-    def matches(self, path: str, is_dir: bool) -> bool:
-        """Whether the rule applies to repository-relative ``path``."""
-        if self.dir_only and not is_dir:
-            return False
-        if self.base:
-            if not path.startswith(self.base + "/"):
-                return False
-            path = path[len(self.base) + 1 :]
-        return self.regex.fullmatch(path) is not None
+def parse_gitignore(text: str) -> GitIgnoreSpec:
+    """The rules of one ignore file, matched against paths relative to its folder."""
+    return GitIgnoreSpec.from_lines(text.splitlines())
 
 
-def _translate(pattern: str) -> str:
-    """Regex for a gitignore glob (``**`` across folders, ``*`` within one)."""
-    out: list[str] = []
-    i = 0
-    while i < len(pattern):
-        ch = pattern[i]
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif pattern.startswith("/**", i) and i + 3 == len(pattern):
-            out.append("/.*")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif ch == "*":
-            out.append("[^/]*")
-            i += 1
-        elif ch == "?":
-            out.append("[^/]")
-            i += 1
-        elif ch == "[":
-            end = pattern.find("]", i + 2)
-            if end == -1:
-                out.append(re.escape(ch))
-                i += 1
-            else:
-                body = pattern[i + 1 : end].replace("\\", "\\\\")
-                if body.startswith("!"):
-                    body = "^" + body[1:]
-                out.append(f"[{body}]")
-                i = end + 1
-        elif ch == "\\" and i + 1 < len(pattern):
-            out.append(re.escape(pattern[i + 1]))
-            i += 2
-        else:
-            out.append(re.escape(ch))
-            i += 1
-    return "".join(out)
-
-
-def parse_gitignore(text: str, base: str = "") -> list[IgnoreRule]:
-    """The rules of a ``.gitignore`` in folder ``base`` (repository-relative)."""
-    rules: list[IgnoreRule] = []
-    for raw in text.splitlines():
-        line = raw.rstrip()
-        if line.endswith("\\"):
-            line += " "
-        if not line or line.startswith("#"):
-            continue
-        negate = line.startswith("!")
-        if negate or line.startswith("\\"):
-            line = line[1:]
-        dir_only = line.endswith("/")
-        line = line.rstrip("/")
-        if not line:
-            continue
-        anchored = "/" in line
-        line = line.lstrip("/")
-        regex = _translate(line)
-        if not anchored:
-            regex = "(?:.*/)?" + regex
-        rules.append(IgnoreRule(base, re.compile(regex), negate, dir_only))
-    return rules
+def _decide(spec: GitIgnoreSpec, rel: str, is_dir: bool) -> bool | None:
+    """``True`` ignored, ``False`` taken back by a ``!`` rule, ``None`` no rule matched."""
+    return spec.check_file(rel + "/" if is_dir else rel).include
 
 
 class Ignorer:
@@ -135,24 +59,24 @@ class Ignorer:
     def __init__(self, root: Path, exclude: tuple[str, ...] = ()) -> None:
         """Rules for the repository at ``root``; ``exclude`` holds gitignore-style patterns."""
         self.root = root
-        self._exclude = [r for p in exclude for r in parse_gitignore(p)]
-        self._per_dir: dict[str, list[IgnoreRule]] = {}
+        self._exclude = parse_gitignore("\n".join(exclude))
+        self._per_dir: dict[str, GitIgnoreSpec] = {}
 
-    def rules_of(self, folder: str) -> list[IgnoreRule]:
-        """The rules of ``folder``'s own ``.gitignore`` and ``.kodamaignore``, in that order
-        (cached)."""
-        rules = self._per_dir.get(folder)
-        if rules is None:
-            rules = []
+    def rules_of(self, folder: str) -> GitIgnoreSpec:
+        """The rules of ``folder``'s own ``.gitignore`` then ``.kodamaignore`` (cached)."""
+        spec = self._per_dir.get(folder)
+        if spec is None:
+            lines: list[str] = []
             for name in IGNORE_FILES:
                 path = self.root / folder / name if folder else self.root / name
                 try:
-                    text = path.read_text(encoding="utf-8", errors="replace")
+                    if path.is_symlink():  # never read through a link (it may leave the tree)
+                        continue
+                    lines += path.read_text(encoding="utf-8", errors="replace").splitlines()
                 except OSError:
                     continue
-                rules += parse_gitignore(text, folder)
-            self._per_dir[folder] = rules
-        return rules
+            spec = self._per_dir[folder] = GitIgnoreSpec.from_lines(lines)
+        return spec
 
     def forget(self, folder: str) -> None:
         """Re-read ``folder``'s ``.gitignore`` next time (it changed)."""
@@ -184,10 +108,8 @@ class Ignorer:
         verdict = False
         parts = rel.split("/")
         for i in range(len(parts)):
-            for rule in self.rules_of("/".join(parts[:i])):
-                if rule.matches(rel, is_dir):
-                    verdict = not rule.negate
-        for rule in self._exclude:
-            if rule.matches(rel, is_dir):
-                verdict = not rule.negate
-        return verdict
+            decided = _decide(self.rules_of("/".join(parts[:i])), "/".join(parts[i:]), is_dir)
+            if decided is not None:
+                verdict = decided
+        decided = _decide(self._exclude, rel, is_dir)
+        return verdict if decided is None else decided

@@ -3,289 +3,84 @@
 ``WorkspaceIndex(root)`` walks the repository (honouring ``.gitignore``, skipping version
 control, dependency, virtual-environment and build folders, binary and minified files and files
 over :data:`MAX_FILE_BYTES`; at most ``max_files`` files and ``max_total_bytes`` bytes, shallow
-source files first) and records for each file its content hash, language, definitions (from
-``kodama.syntax.tags``), imports and BM25 term counts of its chunks (windows of
-:data:`CHUNK_MIN_LINES`–:data:`CHUNK_MAX_LINES` lines split at definitions).
+source files first; :mod:`.scan`) and records for each file its content hash, language,
+definitions (from ``kodama.syntax.tags``), imports and BM25 term counts of its chunks (windows
+of :data:`CHUNK_MIN_LINES`–:data:`CHUNK_MAX_LINES` lines split at definitions; :mod:`.analysis`).
 
-It is persisted as JSON under ``cache_root()/index/<hash of the root>.json``; on the next start a
-file whose size and modification time are unchanged — or, failing that, whose content hash is —
-is not parsed again. ``update(path, text)`` and ``remove(path)`` keep it current one file at a
-time, so an updated index equals a rebuilt one.
+It is persisted as JSON under ``cache_root()/index/<hash of the root>.json`` (:mod:`.cache`);
+on the next start a file whose size and modification time are unchanged — or, failing that,
+whose content hash is — is not parsed again. ``update(path, text)`` and ``remove(path)`` keep it
+current one file at a time, so an updated index equals a rebuilt one.
 
 Thread-safe: one lock guards the tables; parsing happens outside it. Pure: no torch, no pygls.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import json
 import logging
-import os
 import posixpath
-import re
-import tempfile
 import threading
 import time
-from collections import Counter, OrderedDict, deque
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
 
 import tree_sitter
 
-from kodama.model.context.bm25 import BM25, tokenize
-from kodama.syntax import languages, tags
-from kodama.syntax.ignore import CODE_EXTENSIONS, IGNORE_FILES, Ignorer
-from kodama.syntax.languages import GrammarUnavailableError, LanguageSpec
-from kodama.syntax.tags import Definition, Import
+from kodama.model.context.analysis import (
+    CHUNK_MAX_LINES,
+    CHUNK_MIN_LINES,
+    Chunk,
+    FileEntry,
+    analyze,
+    chunk_ranges,
+    digest_of,
+    looks_generated,
+    visible_definitions,
+)
+from kodama.model.context.bm25 import BM25
+from kodama.model.context.cache import CACHE_VERSION, default_cache_path, read_cache, write_cache
+from kodama.model.context.modules import dir_keys, module_keys, module_tails, relative_candidates
+from kodama.model.context.scan import (
+    MAX_FILE_BYTES,
+    MAX_FILES,
+    MAX_TOTAL_BYTES,
+    BuildStats,
+    indexable_name,
+    select_files,
+    walk_files,
+)
+from kodama.syntax import languages
+from kodama.syntax.ignore import IGNORE_FILES, Ignorer
+from kodama.syntax.tags import Definition
+from kodama.syntax.walk import admits
 
 __all__ = [
     "CACHE_VERSION",
+    "CHUNK_MAX_LINES",
+    "CHUNK_MIN_LINES",
+    "MAX_FILES",
+    "MAX_FILE_BYTES",
+    "MAX_TOTAL_BYTES",
     "BuildStats",
     "Chunk",
     "FileEntry",
+    "FilesProgress",
     "WorkspaceIndex",
     "analyze",
     "chunk_ranges",
     "default_cache_path",
+    "digest_of",
 ]
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 1
-MAX_FILE_BYTES = 512 * 1024
-MAX_FILES = 5000
-MAX_TOTAL_BYTES = 50 * 1024 * 1024
-CHUNK_MIN_LINES = 12
-CHUNK_MAX_LINES = 25
-_MAX_LINE_CHARS = 2000
-"""A line longer than this marks a minified or generated file (not indexed)."""
-
 ChunkKey = tuple[str, int]
-ProgressFn = Callable[[int, int], None]
+"""A chunk in the BM25 table: its file's path and its position in the file's chunks."""
+FilesProgress = Callable[[int, int], None]
+"""Build progress: files done so far, files to do in all."""
 
 
-@dataclass(frozen=True)
-class Chunk:
-    """A window of lines of a file, with its BM25 term counts."""
-
-    start_line: int
-    end_line: int
-    """Exclusive."""
-    terms: dict[str, int] = field(compare=False, repr=False)
-
-
-@dataclass(frozen=True)
-class FileEntry:
-    """What the index knows about one file."""
-
-    path: str
-    """Repository-relative, ``/`` separators."""
-    digest: str
-    """SHA-1 of the UTF-8 content."""
-    size: int
-    mtime_ns: int
-    language: str | None
-    definitions: tuple[Definition, ...]
-    imports: tuple[Import, ...]
-    chunks: tuple[Chunk, ...]
-
-
-@dataclass
-class BuildStats:
-    """What a build did."""
-
-    files: int = 0
-    reused: int = 0
-    """Files taken from the cache without parsing."""
-    parsed: int = 0
-    skipped: int = 0
-    """Binary, minified, unreadable or too large files."""
-    capped: int = 0
-    """Files left out because of the file or size caps."""
-    bytes: int = 0
-    seconds: float = 0.0
-    definitions: int = 0
-    chunks: int = 0
-    cache_bytes: int = 0
-
-    @property
-    def truncated(self) -> bool:
-        """Whether the caps left files out."""
-        return self.capped > 0
-
-    def summary(self) -> str:
-        """One line for logs and the progress bar."""
-        text = (f"{self.files} files ({self.bytes / 1e6:.1f} MB), {self.definitions} "
-                f"definitions, {self.chunks} chunks in {self.seconds:.1f} s "
-                f"({self.reused} from cache)")
-        if self.capped:
-            text += f"; {self.capped} more files left out (index capped)"
-        return text
-
-
-def default_cache_path(root: Path) -> Path:
-    """Where the index of the repository at ``root`` is cached."""
-    from kodama.model.weights import cache_root
-
-    key = hashlib.sha256(str(root.resolve()).encode("utf-8")).hexdigest()[:20]
-    return cache_root() / "index" / f"{key}.json"
-
-
-def digest_of(data: bytes) -> str:
-    """Content hash used to invalidate cached entries."""
-    return hashlib.sha1(data, usedforsecurity=False).hexdigest()
-
-
-# ------------------------------------------------------------------ analysis
-def chunk_ranges(
-    line_count: int,
-    boundaries: Iterable[int],
-    blank: Iterable[int] = (),
-    min_lines: int = CHUNK_MIN_LINES,
-    max_lines: int = CHUNK_MAX_LINES,
-) -> list[tuple[int, int]]:
-    """Split ``line_count`` lines into windows of ``min_lines``..``max_lines`` lines.
-
-    A window ends before the first ``boundaries`` line (a definition's start) past its minimum
-    size, else after the last ``blank`` line in reach, else at the maximum size.
-    """
-    strong = sorted(set(boundaries))
-    weak = sorted(set(blank))
-    ranges: list[tuple[int, int]] = []
-    start = 0
-    while start < line_count:
-        if line_count - start <= max_lines:
-            ranges.append((start, line_count))
-            break
-        low, high = start + min_lines, start + max_lines
-        end = next((b for b in strong if low <= b <= high), None)
-        if end is None:
-            blanks = [b + 1 for b in weak if low <= b + 1 <= high]
-            end = blanks[-1] if blanks else high
-        ranges.append((start, end))
-        start = end
-    return ranges
-
-
-def analyze(
-    path: str,
-    text: str,
-    spec: LanguageSpec | None,
-    *,
-    tree: tree_sitter.Tree | None = None,
-    digest: str | None = None,
-    size: int | None = None,
-    mtime_ns: int = 0,
-) -> FileEntry:
-    """Index one file's text: definitions and imports (with a grammar), BM25 chunks."""
-    data = text.encode("utf-8", "surrogatepass")
-    if tree is None and spec is not None:
-        try:
-            tree = languages.thread_parser(spec).parse(data)
-        except GrammarUnavailableError:
-            tree = None
-    defs: list[Definition] = []
-    imports: list[Import] = []
-    boundaries: set[int] = set()
-    if tree is not None and spec is not None:
-        defs = tags.definitions(spec, tree, text)
-        imports = tags.imported_names(spec, tree, text)
-        boundaries = {d.start_line for d in defs}
-        boundaries.update(child.start_point[0] for child in tree.root_node.named_children)
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    blank = [i for i, line in enumerate(lines) if not line.strip()]
-    chunks: list[Chunk] = []
-    for start, end in chunk_ranges(len(lines), boundaries, blank):
-        terms = Counter(tokenize("\n".join(lines[start:end])))
-        if terms:
-            chunks.append(Chunk(start, end, dict(terms)))
-    return FileEntry(
-        path=path,
-        digest=digest or digest_of(data),
-        size=len(data) if size is None else size,
-        mtime_ns=mtime_ns,
-        language=spec.id if spec is not None else None,
-        definitions=tuple(defs),
-        imports=tuple(imports),
-        chunks=tuple(chunks),
-    )
-
-
-def _entry_to_json(entry: FileEntry) -> list[Any]:
-    return [
-        entry.digest, entry.size, entry.mtime_ns, entry.language,
-        [[d.name, d.kind, d.start_line, d.end_line, d.signature_text] for d in entry.definitions],
-        [[i.module, i.name] for i in entry.imports],
-        [[c.start_line, c.end_line, c.terms] for c in entry.chunks],
-    ]
-
-
-def _entry_from_json(path: str, raw: list[Any]) -> FileEntry:
-    digest, size, mtime_ns, language, defs, imports, chunks = raw
-    return FileEntry(
-        path=path,
-        digest=str(digest),
-        size=int(size),
-        mtime_ns=int(mtime_ns),
-        language=language,
-        definitions=tuple(Definition(str(n), str(k), int(s), int(e), str(sig))
-                          for n, k, s, e, sig in defs),
-        imports=tuple(Import(str(m), None if n is None else str(n)) for m, n in imports),
-        chunks=tuple(Chunk(int(s), int(e), {str(t): int(c) for t, c in terms.items()})
-                     for s, e, terms in chunks),
-    )
-
-
-def _visible(definitions: Iterable[Definition]) -> list[Definition]:
-    """Definitions other files can refer to: not those nested inside a function's body."""
-    out: list[Definition] = []
-    open_functions: list[int] = []  # end lines of the enclosing functions
-    for d in sorted(definitions, key=lambda d: (d.start_line, -d.end_line)):
-        while open_functions and open_functions[-1] < d.start_line:
-            open_functions.pop()
-        if not open_functions:
-            out.append(d)
-        if d.kind in ("function", "method") and d.end_line > d.start_line:
-            open_functions.append(d.end_line)
-    return out
-
-
-def _looks_generated(text: str) -> bool:
-    """Minified or generated: very long lines."""
-    if len(text) < 4096:
-        return False
-    longest = max((len(line) for line in text.split("\n")), default=0)
-    return longest > _MAX_LINE_CHARS
-
-
-def _module_keys(path: str) -> list[str]:
-    """Keys under which ``path`` answers an import (``a/b/c.py`` → ``c``, ``b/c``, ``a/b/c``).
-
-    Package entry files (``__init__``, ``index``, ``mod``) also answer for their folder.
-    """
-    stem = path.rsplit(".", 1)[0] if "." in path.rsplit("/", 1)[-1] else path
-    parts = stem.split("/")
-    if len(parts) > 1 and parts[-1] in ("__init__", "index", "mod", "lib"):
-        parts = parts[:-1]
-    return ["/".join(parts[-k:]) for k in range(1, min(4, len(parts)) + 1)]
-
-
-def _dir_keys(path: str) -> list[str]:
-    parts = path.split("/")[:-1]
-    return ["/".join(parts[-k:]) for k in range(1, min(4, len(parts)) + 1)]
-
-
-_MODULE_SPLIT_RE = re.compile(r"::|[./\\:]+")
-_RELATIVE_EXTENSIONS = ("", ".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".d.ts", ".py", ".h",
-                        ".hpp", "/index.ts", "/index.tsx", "/index.js", "/__init__.py")
-
-
-# --------------------------------------------------------------------- index
 class WorkspaceIndex:
     """Definitions, imports and BM25 chunks of every indexed file of one repository."""
 
@@ -390,29 +185,12 @@ class WorkspaceIndex:
         module = module.strip()
         if not module:
             return []
-        folder = posixpath.dirname(from_path)
-        candidates: list[str] = []
-        if module.startswith("."):
-            if module.startswith(("./", "../")) or module in (".", ".."):
-                base = posixpath.normpath(posixpath.join(folder, module))
-            else:  # Python relative import: one dot = this package
-                dots = len(module) - len(module.lstrip("."))
-                base = folder
-                for _ in range(dots - 1):
-                    base = posixpath.dirname(base)
-                rest = module[dots:].replace(".", "/")
-                base = posixpath.join(base, rest) if rest else base
-            candidates = [base + ext for ext in _RELATIVE_EXTENSIONS]
-        elif "/" in module and not module.startswith(("@", "/")) and folder:
-            candidates = [posixpath.normpath(posixpath.join(folder, module))]
+        candidates = relative_candidates(module, from_path)
         with self._lock:
             found = [c for c in candidates if c in self._files]
             if found:
                 return found[:1]
-            parts = [p for p in _MODULE_SPLIT_RE.split(module)
-                     if p and p not in ("crate", "self", "super", "@")]
-            for k in range(min(4, len(parts)), 0, -1):
-                key = "/".join(parts[-k:])
+            for key in module_tails(module):
                 files = self._modules.get(key)
                 if files:
                     return sorted(files)[:4]
@@ -456,14 +234,7 @@ class WorkspaceIndex:
     # ------------------------------------------------------------ updates
     def accepts(self, path: str) -> bool:
         """Whether ``path`` (repository-relative) is a file this index would hold."""
-        if not path or path.startswith("../") or posixpath.isabs(path):
-            return False
-        suffix = posixpath.splitext(path)[1].lower()
-        if languages.detect(path) is None and suffix not in CODE_EXTENSIONS:
-            return False
-        if path.endswith((".min.js", ".min.css", ".bundle.js")):
-            return False
-        return not self.ignorer.ignored(path)
+        return indexable_name(path) and admits(self.root, self.ignorer, path)
 
     def update(
         self, path: str, text: str, *, tree: tree_sitter.Tree | None = None
@@ -530,9 +301,9 @@ class WorkspaceIndex:
                 items[:] = [item for item in items if item[0] != entry.path]
                 if not items:
                     del self._by_name[d.name]
-        for key in _module_keys(entry.path):
+        for key in module_keys(entry.path):
             self._discard(self._modules, key, entry.path)
-        for key in _dir_keys(entry.path):
+        for key in dir_keys(entry.path):
             self._discard(self._dirs, key, entry.path)
 
     @staticmethod
@@ -553,75 +324,15 @@ class WorkspaceIndex:
             self._files[entry.path] = entry
             for i, chunk in enumerate(entry.chunks):
                 self._bm25.add((entry.path, i), chunk.terms)
-            for d in _visible(entry.definitions):
+            for d in visible_definitions(entry.definitions):
                 self._by_name.setdefault(d.name, []).append((entry.path, d))
-            for key in _module_keys(entry.path):
+            for key in module_keys(entry.path):
                 self._modules.setdefault(key, set()).add(entry.path)
-            for key in _dir_keys(entry.path):
+            for key in dir_keys(entry.path):
                 self._dirs.setdefault(key, set()).add(entry.path)
             self._bump(entry.path)
 
     # -------------------------------------------------------------- build
-    def _walk(self) -> Iterator[tuple[str, int, int]]:
-        """(path, size, mtime_ns) of every candidate file, shallow folders first."""
-        pending = [""]
-        while pending:
-            folder = pending.pop(0)
-            try:
-                with os.scandir(self.root / folder if folder else self.root) as it:
-                    entries = sorted(it, key=lambda e: e.name)
-            except OSError:
-                continue
-            subfolders: list[str] = []
-            for item in entries:
-                rel = f"{folder}/{item.name}" if folder else item.name
-                try:
-                    if item.is_symlink():
-                        continue
-                    if item.is_dir():
-                        if not self.ignorer.skipped_dir(item.name, Path(item.path)) and \
-                                not self.ignorer.verdict(rel, True):
-                            subfolders.append(rel)
-                        continue
-                    if not item.is_file():
-                        continue
-                    suffix = os.path.splitext(item.name)[1].lower()
-                    if languages.detect(item.name) is None and suffix not in CODE_EXTENSIONS:
-                        continue
-                    if item.name.endswith((".min.js", ".min.css", ".bundle.js")):
-                        continue
-                    if self.ignorer.verdict(rel, False):
-                        continue
-                    stat = item.stat()
-                except OSError:
-                    continue
-                yield rel, stat.st_size, stat.st_mtime_ns
-            pending.extend(subfolders)
-
-    def _select(self, stats: BuildStats) -> list[tuple[str, int, int]]:
-        """The files to index under the caps: files with a grammar first, shallow first."""
-        limit = self.max_files * 4
-        found: list[tuple[str, int, int]] = []
-        for item in self._walk():
-            if item[1] > self.max_file_bytes:
-                stats.skipped += 1
-                continue
-            found.append(item)
-            if len(found) >= limit:
-                stats.capped += 1  # at least one more: the walk stops here
-                break
-        found.sort(key=lambda f: (languages.detect(f[0]) is None, f[0].count("/"), f[0]))
-        chosen: list[tuple[str, int, int]] = []
-        total = 0
-        for item in found:
-            if len(chosen) >= self.max_files or total + item[1] > self.max_total_bytes:
-                stats.capped += 1
-                continue
-            chosen.append(item)
-            total += item[1]
-        chosen.sort(key=lambda f: f[0])
-        return chosen
-
     def _read_file(self, path: str, cached: FileEntry | None) -> FileEntry | None:
         """The entry for ``path`` from the disk, reusing ``cached`` when the content matches;
         None for binary, minified, unreadable or too large files."""
@@ -643,13 +354,13 @@ class WorkspaceIndex:
             return FileEntry(path, digest, len(data), stat.st_mtime_ns, cached.language,
                              cached.definitions, cached.imports, cached.chunks)
         text = data.decode("utf-8", "replace")
-        if _looks_generated(text):
+        if looks_generated(text):
             return None
         return self._analyze_text(path, text, digest=digest, size=len(data),
                                   mtime_ns=stat.st_mtime_ns)
 
     def build(
-        self, progress: ProgressFn | None = None, cancel: threading.Event | None = None
+        self, progress: FilesProgress | None = None, cancel: threading.Event | None = None
     ) -> BuildStats:
         """(Re)build from the disk, reusing the cache; returns what it did.
 
@@ -659,7 +370,9 @@ class WorkspaceIndex:
         started = time.perf_counter()
         stats = BuildStats()
         cached = self._load_cache()
-        chosen = self._select(stats)
+        chosen = select_files(walk_files(self.root, self.ignorer), stats,
+                              max_files=self.max_files, max_total_bytes=self.max_total_bytes,
+                              max_file_bytes=self.max_file_bytes)
         total = len(chosen)
         keep: set[str] = set()
         for done, (path, _size, _mtime) in enumerate(chosen, 1):
@@ -707,15 +420,7 @@ class WorkspaceIndex:
     def _load_cache(self) -> dict[str, FileEntry]:
         if not self.persist or self.cache_path is None:
             return {}
-        try:
-            raw = json.loads(self.cache_path.read_text(encoding="utf-8"))
-            if raw.get("version") != CACHE_VERSION or raw.get("root") != str(self.root):
-                return {}
-            return {path: _entry_from_json(path, item) for path, item in raw["files"].items()}
-        except (OSError, ValueError, TypeError, KeyError) as exc:
-            if not isinstance(exc, FileNotFoundError):
-                log.warning("ignoring the index cache %s: %s", self.cache_path, exc)
-            return {}
+        return read_cache(self.cache_path, self.root)
 
     def save(self) -> None:
         """Write the cache (atomically) if anything changed since the last save.
@@ -728,19 +433,7 @@ class WorkspaceIndex:
         with self._lock:
             if not self._dirty:
                 return
-            files = {path: _entry_to_json(entry) for path, entry in self._files.items()
-                     if path not in self._overlay}
+            entries = {path: entry for path, entry in self._files.items()
+                       if path not in self._overlay}
             self._dirty = False
-        payload = {"version": CACHE_VERSION, "root": str(self.root), "files": files}
-        tmp: str | None = None
-        try:
-            self.cache_path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.cache_path.parent, suffix=".tmp")
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                json.dump(payload, out, separators=(",", ":"))
-            os.replace(tmp, self.cache_path)
-        except OSError as exc:
-            log.warning("could not write the index cache %s: %s", self.cache_path, exc)
-            if tmp is not None:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
+        write_cache(self.cache_path, self.root, entries)

@@ -20,7 +20,6 @@ Pure (no torch): the model is behind :class:`kodama.model.prompt.Encoder`.
 from __future__ import annotations
 
 import hashlib
-import os
 import random
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -28,13 +27,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from kodama.model.evaluation import SourceFile, _Cut, find_candidates, walk_repository
+from kodama.model.evaluation import Cut, SourceFile, find_candidates, walk_repository
 from kodama.model.finetune.dedup import near_duplicates
 from kodama.model.finetune.secrets import secret_reason
 from kodama.model.prompt import Budget, Encoder, FimFormat, build_prompt
 from kodama.model.types import CompletionContext, Mode
 from kodama.syntax.docstrings import python_docstring_spans
-from kodama.syntax.ignore import Ignorer
+from kodama.syntax.walk import walk
 
 Split = Literal["train", "validation", "test"]
 ExampleKind = Literal["inside", "line", "block", "docstring", "body", "causal"]
@@ -43,7 +42,7 @@ __all__ = [
     "Corpus",
     "Example",
     "ExampleShape",
-    "Sequence_",
+    "PackedSequence",
     "SourceFile",
     "causal_chunks",
     "collect",
@@ -105,17 +104,12 @@ def collect(root: Path, *, dedup_threshold: float = 0.85) -> Corpus:
 
 
 def _secret_candidates(root: Path) -> Iterable[str]:
-    """Paths of files the walk never reads because they are not source code, but which are
-    secrets by name (``.env``, keys, credential files): counted so the user sees them."""
-    ignorer = Ignorer(root)
-    for current, dirs, names in os.walk(root):
-        rel_dir = Path(current).relative_to(root).as_posix()
-        rel_dir = "" if rel_dir == "." else rel_dir + "/"
-        dirs[:] = sorted(d for d in dirs if not ignorer.ignored(rel_dir + d, True))
-        for name in sorted(names):
-            rel = rel_dir + name
-            if secret_reason(rel, "") is not None and not ignorer.ignored(rel, False):
-                yield rel
+    """Paths of files the walk lists but the source reading never takes because they are not
+    source code, yet which are secrets by name (``.env``, keys, credential files): counted so
+    the user sees them."""
+    for found in walk(root):
+        if secret_reason(found.path, "") is not None:
+            yield found.path
 
 
 # ------------------------------------------------------------------------- split
@@ -169,7 +163,7 @@ class ExampleShape:
     holes_per_line: float = 0.25
     """Fill-in-the-middle examples per code line of a file."""
     mix: tuple[float, float, float] = (0.05, 0.5, 0.45)
-    """Shares of holes inside a line, to the end of a line, and whole blocks (DESIGN.md §6)."""
+    """Shares of holes inside a line, to the end of a line, and whole blocks."""
     max_block_lines: int = 32
     """Longest block body used as a multi-line hole."""
 
@@ -203,7 +197,7 @@ def _holes(source: SourceFile, shape: ExampleShape,
     wanted = max(1, round(code_lines * shape.holes_per_line)) if code_lines else 0
     lines = list(candidates.single)
     rng.shuffle(lines)
-    blocks: list[_Cut] = list(candidates.multi)
+    blocks: list[Cut] = list(candidates.multi)
     rng.shuffle(blocks)
     holes: list[tuple[ExampleKind, int, int]] = []
     inside, to_end, _ = shape.mix
@@ -320,7 +314,7 @@ def causal_chunks(source: SourceFile, encoder: Encoder, fim: FimFormat | None, e
 
 # ------------------------------------------------------------------------- packing
 @dataclass(frozen=True)
-class Sequence_:
+class PackedSequence:
     """A packed training sequence: ids and labels (:data:`IGNORE_INDEX` where no loss)."""
 
     ids: list[int]
@@ -332,22 +326,22 @@ class Sequence_:
         return sum(1 for label in self.labels if label != IGNORE_INDEX)
 
 
-def pack(examples: Sequence[Example], length: int, seed: int) -> list[Sequence_]:
+def pack(examples: Sequence[Example], length: int, seed: int) -> list[PackedSequence]:
     """Examples shuffled (``seed``) and packed greedily into sequences of at most ``length``
     tokens (an example longer than that is cut to it, keeping its start)."""
     order = list(examples)
     random.Random(seed).shuffle(order)
-    packed: list[Sequence_] = []
+    packed: list[PackedSequence] = []
     ids: list[int] = []
     labels: list[int] = []
     for example in order:
         tokens = list(example.ids[:length])
         if ids and len(ids) + len(tokens) > length:
-            packed.append(Sequence_(ids, labels))
+            packed.append(PackedSequence(ids, labels))
             ids, labels = [], []
         ids += tokens
         labels += [IGNORE_INDEX] * min(example.loss_from, len(tokens)) + tokens[
             example.loss_from:]
     if ids:
-        packed.append(Sequence_(ids, labels))
+        packed.append(PackedSequence(ids, labels))
     return packed

@@ -10,6 +10,9 @@ An install copies the adapter into an ``.incoming-*`` folder and fsyncs it, rena
 into ``versions/`` in one step, and only then swaps the pointer (a temporary file, fsync,
 ``os.replace``): a crash at any point leaves the previous adapter current and usable.
 
+The records (version names, pointer, per-version file list) are read by
+:mod:`.adapter_versions`; the crash-safe file operations are :mod:`.durable_files`.
+
 Readers check a version cheaply (every recorded file present with its recorded size) and fall
 back along the pointer's history when it names a version that is missing or damaged;
 :meth:`AdapterStore.verify` does the full SHA-256 check. Writers (install, rollback, uninstall,
@@ -27,34 +30,52 @@ import json
 import logging
 import os
 import re
-import shutil
 import stat
 import threading
-import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
+from kodama.model.finetune.adapter_versions import (
+    METADATA_NAME,
+    POINTER_NAME,
+    VERSION_RE,
+    Installed,
+    is_version,
+    load_version,
+    read_pointer,
+    recorded_files,
+    safe_relpath,
+    version_key,
+)
+from kodama.model.finetune.durable_files import (
+    DELETING,
+    clean_leftovers,
+    copy_file,
+    discard,
+    fsync_dir,
+    remove_tree,
+    sha256_of,
+    write_json,
+)
 from kodama.model.weights import cache_root
+
+__all__ = [
+    "METADATA_NAME",
+    "POINTER_NAME",
+    "AdapterStore",
+    "Installed",
+    "chosen_adapter",
+    "repo_key",
+]
 
 logger = logging.getLogger(__name__)
 
-METADATA_NAME = "kodama-adapter.json"
-"""The record inside each version folder: the caller's metadata plus version, root, files."""
-
-POINTER_NAME = "current.json"
-"""The pointer naming a repository's current version and the history before it."""
-
 _VERSIONS = "versions"
 _INCOMING = ".incoming-"
-_DELETING = ".deleting-"
 _POINTER_TMP = ".current-"
-_VERSION_RE = re.compile(r"(\d{8}-\d{6})(?:-(\d+))?")
-_SHA256_RE = re.compile(r"[0-9a-f]{64}")
-_STALE_AFTER_S = 24 * 3600.0
-_CHUNK = 1 << 20
 _PUBLISH_ATTEMPTS = 100
 
 
@@ -67,27 +88,6 @@ def repo_key(root: Path) -> str:
     name = re.sub(r"[^A-Za-z0-9._-]", "_", resolved.name)[:64] or "repo"
     digest = hashlib.sha256(str(resolved).encode("utf-8", "surrogateescape")).hexdigest()
     return f"{name}-{digest[:12]}"
-
-
-@dataclass(frozen=True)
-class Installed:
-    """One complete installed adapter version of a repository."""
-
-    root: str
-    """The repository's resolved path."""
-    version: str
-    """The version name, ``YYYYmmdd-HHMMSS`` (UTC) with a ``-N`` suffix when that was taken."""
-    path: Path
-    """The folder holding the adapter files (and ``kodama-adapter.json``)."""
-    meta: dict[str, Any] = field(repr=False)
-    """The stored metadata: the caller's plus ``version``, ``root``, ``installed_at``,
-    ``files`` (relative path -> SHA-256) and ``sizes`` (relative path -> bytes)."""
-
-
-@dataclass(frozen=True)
-class _Pointer:
-    version: str
-    history: list[str]
 
 
 @dataclass(frozen=True)
@@ -130,8 +130,8 @@ class AdapterStore:
         key_dir = self._key_dir(root)
         versions_dir = key_dir / _VERSIONS
         versions_dir.mkdir(parents=True, exist_ok=True)
-        _clean_leftovers(key_dir, _POINTER_TMP)
-        _clean_leftovers(versions_dir, _INCOMING, _DELETING)
+        clean_leftovers(key_dir, _POINTER_TMP)
+        clean_leftovers(versions_dir, _INCOMING, DELETING)
         now = datetime.now(UTC)
         version, incoming = _claim(versions_dir, now.strftime("%Y%m%d-%H%M%S"))
         published: Path | None = None
@@ -144,7 +144,7 @@ class AdapterStore:
                 if target.parent not in folders:
                     target.parent.mkdir(parents=True, exist_ok=True)
                     folders.update(p for p in target.parents if incoming in p.parents)
-                sizes[rel], hashes[rel] = _copy_file(file, target)
+                sizes[rel], hashes[rel] = copy_file(file, target)
             record.update(
                 version=version,
                 root=str(root.resolve()),
@@ -152,11 +152,11 @@ class AdapterStore:
                 files=hashes,
                 sizes=sizes,
             )
-            _write_json(incoming / METADATA_NAME, record)
+            write_json(incoming / METADATA_NAME, record)
             for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
-                _fsync_dir(folder)
+                fsync_dir(folder)
             published, version = _publish(incoming, versions_dir, version, record)
-            _fsync_dir(versions_dir)
+            fsync_dir(versions_dir)
             state = self._state(root, ignore=version)
             history = list(state.history)
             if state.current is not None:
@@ -164,11 +164,11 @@ class AdapterStore:
             self._write_pointer(key_dir, version, history)
         except BaseException:
             if published is None:
-                _remove_tree(incoming)
+                remove_tree(incoming)
             else:
-                pointer, _ = _read_pointer(key_dir / POINTER_NAME)
+                pointer, _ = read_pointer(key_dir / POINTER_NAME)
                 if pointer is None or pointer.version != version:
-                    _discard(published)
+                    discard(published)
             raise
         return Installed(str(root.resolve()), version, published, record)
 
@@ -195,7 +195,7 @@ class AdapterStore:
                     self._write_pointer(key_dir, earlier.version, state.history[:index])
                     return earlier
             return None
-        target = self._load_version(root, to) if _is_version(to) else None
+        target = self._load_version(root, to) if is_version(to) else None
         if target is None:
             raise ValueError(f"no complete adapter version {to!r} is installed for {root}")
         if state.current is not None and state.current.version == to:
@@ -218,7 +218,7 @@ class AdapterStore:
             (key_dir / POINTER_NAME).unlink()
         except FileNotFoundError:
             return False
-        _fsync_dir(key_dir)
+        fsync_dir(key_dir)
         return state.current is not None
 
     def prune(self, root: Path, keep: int = 3) -> list[str]:
@@ -239,7 +239,7 @@ class AdapterStore:
         removed: list[str] = []
         for installed in self.versions(root):
             if installed.version not in protected:
-                _discard(installed.path)
+                discard(installed.path)
                 removed.append(installed.version)
         history = [v for v in state.history if v not in removed]
         if state.current is not None and history != state.history:
@@ -266,10 +266,10 @@ class AdapterStore:
         """``root``'s complete versions on disk, oldest first (current or not)."""
         versions_dir = self._key_dir(root) / _VERSIONS
         try:
-            names = [p.name for p in versions_dir.iterdir() if _is_version(p.name)]
+            names = [p.name for p in versions_dir.iterdir() if is_version(p.name)]
         except FileNotFoundError:
             return []
-        found = (self._load_version(root, name) for name in sorted(names, key=_version_key))
+        found = (self._load_version(root, name) for name in sorted(names, key=version_key))
         return [installed for installed in found if installed is not None]
 
     def verify(self, installed: Installed) -> str | None:
@@ -277,7 +277,7 @@ class AdapterStore:
 
         Returns a message naming the first problem, or None when the adapter is intact.
         """
-        entries = _entries(installed.meta, installed.version)
+        entries = recorded_files(installed.meta, installed.version)
         if entries is None:
             return f"{installed.path}: the adapter's record is not valid"
         if not (installed.path / METADATA_NAME).is_file():
@@ -288,7 +288,7 @@ class AdapterStore:
                 actual = file.stat().st_size
                 if actual != size:
                     return f"{file}: {actual} bytes where {size} were installed"
-                if _sha256(file) != digest:
+                if sha256_of(file) != digest:
                     return f"{file}: its SHA-256 differs from the installed file's"
             except FileNotFoundError:
                 return f"{file}: missing"
@@ -314,12 +314,12 @@ class AdapterStore:
         return self.base / repo_key(root)
 
     def _load_version(self, root: Path, version: str) -> Installed | None:
-        return _load(str(root.resolve()), self._key_dir(root) / _VERSIONS / version)
+        return load_version(str(root.resolve()), self._key_dir(root) / _VERSIONS / version)
 
     def _state(self, root: Path, *, ignore: str | None = None) -> _State:
         """Read the pointer and skip what is missing or damaged; ``ignore`` is never current."""
         pointer_file = self._key_dir(root) / POINTER_NAME
-        pointer, corrupt = _read_pointer(pointer_file)
+        pointer, corrupt = read_pointer(pointer_file)
         if corrupt:
             found = [i for i in self.versions(root) if i.version != ignore]
             if found:
@@ -355,16 +355,13 @@ class AdapterStore:
         unique.reverse()
         tmp = key_dir / f"{_POINTER_TMP}{threading.get_ident()}-{os.getpid()}.tmp"
         try:
-            _write_json(tmp, {"version": version, "history": unique})
+            write_json(tmp, {"version": version, "history": unique})
             os.replace(tmp, key_dir / POINTER_NAME)
         except BaseException:
             with contextlib.suppress(OSError):
                 tmp.unlink()
             raise
-        _fsync_dir(key_dir)
-
-
-# -- helpers -------------------------------------------------------------------------------
+        fsync_dir(key_dir)
 
 
 def chosen_adapter(choice: str, root: Path | None,
@@ -381,92 +378,6 @@ def chosen_adapter(choice: str, root: Path | None,
         return None, None
     installed = (store or AdapterStore()).current(root)
     return (installed.path, installed.version) if installed is not None else (None, None)
-
-
-def _is_version(name: str) -> bool:
-    return _VERSION_RE.fullmatch(name) is not None
-
-
-def _version_key(name: str) -> tuple[str, int]:
-    match = _VERSION_RE.fullmatch(name)
-    assert match is not None
-    return match[1], int(match[2] or 0)
-
-
-def _read_pointer(path: Path) -> tuple[_Pointer | None, bool]:
-    """The pointer, or None; and whether the file exists but cannot be used."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return None, False
-    except OSError as exc:
-        logger.warning("cannot read the adapter pointer %s: %s", path, exc)
-        return None, True
-    try:
-        data = json.loads(raw)
-    except ValueError as exc:
-        logger.warning("the adapter pointer %s is not valid JSON: %s", path, exc)
-        return None, True
-    version = data.get("version") if isinstance(data, dict) else None
-    history = data.get("history", []) if isinstance(data, dict) else None
-    if (
-        not isinstance(version, str)
-        or not _is_version(version)
-        or not isinstance(history, list)
-        or not all(isinstance(v, str) and _is_version(v) for v in history)
-    ):
-        logger.warning("the adapter pointer %s does not name a version", path)
-        return None, True
-    return _Pointer(version, [v for v in history if v != version]), False
-
-
-def _entries(meta: Mapping[str, Any], version: str) -> dict[str, tuple[int, str]] | None:
-    """The recorded files of a version's metadata (path -> size, SHA-256); None if invalid."""
-    files = meta.get("files")
-    sizes = meta.get("sizes")
-    if meta.get("version") != version or not isinstance(files, dict) or not isinstance(sizes, dict):
-        return None
-    if set(files) != set(sizes):
-        return None
-    entries: dict[str, tuple[int, str]] = {}
-    for rel, digest in files.items():
-        size = sizes[rel]
-        if not isinstance(digest, str) or not _SHA256_RE.fullmatch(digest):
-            return None
-        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-            return None
-        if not _safe_relpath(rel):
-            return None
-        entries[rel] = (size, digest)
-    return entries
-
-
-def _safe_relpath(rel: object) -> bool:
-    if not isinstance(rel, str) or not rel or "\\" in rel or rel == METADATA_NAME:
-        return False
-    path = PurePosixPath(rel)
-    return not path.is_absolute() and all(part not in ("", ".", "..") for part in rel.split("/"))
-
-
-def _load(root: str, folder: Path) -> Installed | None:
-    """The version in ``folder`` when it is complete (cheap check: files and sizes), else None."""
-    try:
-        meta = json.loads((folder / METADATA_NAME).read_bytes())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(meta, dict):
-        return None
-    entries = _entries(meta, folder.name)
-    if entries is None:
-        return None
-    for rel, (size, _) in entries.items():
-        try:
-            st = (folder / rel).stat()
-        except OSError:
-            return None
-        if not stat.S_ISREG(st.st_mode) or st.st_size != size:
-            return None
-    return Installed(root, folder.name, folder, meta)
 
 
 def _source_files(source: Path) -> list[tuple[Path, str]]:
@@ -489,7 +400,7 @@ def _source_files(source: Path) -> list[tuple[Path, str]]:
             rel = file.relative_to(source).as_posix()
             if rel == METADATA_NAME:
                 continue
-            if not _safe_relpath(rel):
+            if not safe_relpath(rel):
                 raise ValueError(f"{file}: its name cannot be stored portably")
             if not stat.S_ISREG(file.stat().st_mode):
                 raise ValueError(f"{file} is not a regular file")
@@ -497,48 +408,6 @@ def _source_files(source: Path) -> list[tuple[Path, str]]:
     if not found:
         raise ValueError(f"{source} holds no adapter files")
     return found
-
-
-def _copy_file(source: Path, target: Path) -> tuple[int, str]:
-    """Copy one file and fsync it; return its size and SHA-256."""
-    digest = hashlib.sha256()
-    size = 0
-    with source.open("rb") as src, target.open("xb") as dst:
-        while chunk := src.read(_CHUNK):
-            digest.update(chunk)
-            dst.write(chunk)
-            size += len(chunk)
-        dst.flush()
-        os.fsync(dst.fileno())
-    return size, digest.hexdigest()
-
-
-def _sha256(file: Path) -> str:
-    digest = hashlib.sha256()
-    with file.open("rb") as f:
-        while chunk := f.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _write_json(path: Path, data: Mapping[str, Any]) -> None:
-    text = json.dumps(data, indent=2) + "\n"
-    with path.open("w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make a folder's entries durable (best effort: not every system can fsync a folder)."""
-    if os.name == "nt":
-        return
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def _claim(versions_dir: Path, stamp: str) -> tuple[str, Path]:
@@ -560,7 +429,7 @@ def _publish(
     incoming: Path, versions_dir: Path, version: str, record: dict[str, Any]
 ) -> tuple[Path, str]:
     """Rename ``incoming`` into place, taking the next free name if another install took it."""
-    stamp = _VERSION_RE.fullmatch(version)
+    stamp = VERSION_RE.fullmatch(version)
     assert stamp is not None
     n = int(stamp[2] or 0)
     for _ in range(_PUBLISH_ATTEMPTS):
@@ -575,59 +444,5 @@ def _publish(
             n += 1
             version = f"{stamp[1]}-{n}"
         record["version"] = version
-        _write_json(incoming / METADATA_NAME, record)
+        write_json(incoming / METADATA_NAME, record)
     raise FileExistsError(f"no free version name for the adapter in {versions_dir}")
-
-
-def _clean_leftovers(folder: Path, *prefixes: str) -> None:
-    """Remove what interrupted writers left in ``folder`` (names ``<prefix>...-<pid>``)."""
-    try:
-        entries = list(folder.iterdir())
-    except OSError:
-        return
-    for entry in entries:
-        name = entry.name.removesuffix(".tmp")
-        if not name.startswith(prefixes):
-            continue
-        pid = name.rsplit("-", 1)[-1]
-        try:
-            age = time.time() - entry.lstat().st_mtime
-        except OSError:
-            continue
-        if age > _STALE_AFTER_S or not (pid.isdigit() and _pid_alive(int(pid))):
-            logger.info("removing %s, left by an interrupted adapter install", entry)
-            _remove_tree(entry)
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    if os.name == "nt":
-        return True  # no harmless probe there: the age rule cleans up
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OverflowError:
-        return False
-    except OSError:
-        return True  # exists, someone else's
-    return True
-
-
-def _remove_tree(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        with contextlib.suppress(OSError):
-            path.unlink()
-
-
-def _discard(version_dir: Path) -> None:
-    """Delete a version folder, first renaming it out of the readers' sight."""
-    doomed = version_dir.with_name(f"{_DELETING}{version_dir.name}-{time.time_ns()}-{os.getpid()}")
-    try:
-        os.rename(version_dir, doomed)
-    except OSError:
-        doomed = version_dir
-    _remove_tree(doomed)

@@ -10,7 +10,7 @@ writes the documentation only, and generation stops where it closes.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 
 from kodama.model.errors import TaskError
@@ -155,15 +155,32 @@ def follow_up(subject: Subject, answer: str) -> tuple[ChatRequest, str] | None:
                        prefill=doc.prefill + written + added, stop=first.stop), written + added
 
 
-def full_answer(subject: Subject, ask: Callable[[ChatRequest], str]) -> str:
-    """The model's whole answer: :func:`request`, then the :func:`follow_up` if one is due;
-    ``ask`` runs one request and returns the text after its prefill."""
-    answer = ask(request(subject))
+def conversation(subject: Subject) -> Generator[ChatRequest, str, str]:
+    """The requests of the model's whole answer, one at a time: send each request's answer
+    (the text after its prefill) back in; the generator returns the whole answer.
+
+    :func:`request` first, then the :func:`follow_up` if one is due. :func:`full_answer` drives
+    it with a plain function; the language server drives it with its own asynchronous one.
+    """
+    answer = yield request(subject)
     more = follow_up(subject, answer)
     if more is None:
         return answer
     follow, written = more
-    return written + ask(follow)
+    return written + (yield follow)
+
+
+def full_answer(subject: Subject, ask: Callable[[ChatRequest], str]) -> str:
+    """The model's whole answer (:func:`conversation`); ``ask`` runs one request and returns
+    the text after its prefill."""
+    steps = conversation(subject)
+    asked = next(steps)
+    while True:
+        try:
+            asked = steps.send(ask(asked))
+        except StopIteration as done:
+            whole: str = done.value
+            return whole
 
 
 def body(subject: Subject, answer: str, convention: str = "google") -> str:
@@ -187,14 +204,36 @@ def body(subject: Subject, answer: str, convention: str = "google") -> str:
     return docparts.render(parts, language=subject.language, convention=convention)
 
 
-def finish(subject: Subject, answer: str, convention: str = "google") -> DocEdit:
+def relocate(subject: Subject, text: str) -> docstrings.Target | None:
+    """The same definition in ``text`` (the file may have changed while the model wrote): same
+    kind and name, the one nearest the original line; None when it is gone."""
+    same = [t for t in docstrings.targets(subject.language, text)
+            if t.kind == subject.kind and t.name == subject.name]
+    if not same:
+        return None
+    return min(same, key=lambda t: abs(t.line - subject.target.line))
+
+
+def finish(subject: Subject, answer: str, convention: str = "google",
+           text: str | None = None) -> DocEdit:
     """The edit that inserts (or replaces) the documentation.
 
-    Raises TaskError when there is nothing usable or the edited file would not parse.
+    ``text`` is the file's text now, when it may have changed since ``subject`` was read (an
+    editor's document): the edit then applies to it, at the same definition (:func:`relocate`).
+
+    Raises TaskError when there is nothing usable, the definition is gone, or the edited file
+    would not parse.
     """
-    text = body(subject, answer, convention)
-    edit = docstrings.render(subject.target, subject.text, text, convention=convention)
-    if not docstrings.validate(subject.language, subject.text, edit):
+    documentation = body(subject, answer, convention)
+    target: docstrings.Target | None = subject.target
+    if text is None:
+        text = subject.text
+    else:
+        target = relocate(subject, text)
+    if target is None:
+        raise TaskError(f"{subject.name} is no longer in the document; nothing was changed")
+    edit = docstrings.render(target, text, documentation, convention=convention)
+    if not docstrings.validate(subject.language, text, edit):
         raise TaskError(f"the documentation for {subject.name!r} would break the file's syntax; "
                         "nothing was changed")
     return edit

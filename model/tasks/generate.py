@@ -2,7 +2,8 @@
 it (the CLI and the benchmarks).
 
 The server drives the same requests in slices instead, so that completions keep priority
-(``kodama.server.tasks``); :func:`continued` lets a stop rule see the whole answer across slices.
+(``kodama.server.generations``); :func:`continued` lets a stop rule see the whole answer
+across slices.
 """
 
 from __future__ import annotations

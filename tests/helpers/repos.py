@@ -49,6 +49,6 @@ def make_repo(root: Path, files: int = 10) -> Path:
 
 def fine_tune(root: Path, model: Path, *extra: str) -> int:
     """``kodama fine-tune root --model model`` with the FAST flags (and ``extra``)."""
-    from kodama.server.cli import main
+    from kodama.server.commands.cli import main
 
     return main(["fine-tune", str(root), "--model", str(model), *FAST, *extra])

@@ -10,8 +10,8 @@ import pytest
 
 from kodama.model.evaluation import pick_holes
 from kodama.model.types import Snippet
-from kodama.server import eval_command
-from kodama.server.cli import build_parser, config_from_args, main
+from kodama.server.commands import eval as eval_command
+from kodama.server.commands.cli import build_parser, config_from_args, main
 
 FILES = {
     "app/models.py": '''"""Models."""

@@ -18,18 +18,19 @@ import pytest
 import torch
 
 from helpers.repos import FAST, fine_tune, make_repo, module
+from kodama.model.config import FineTuneConfig
 from kodama.model.finetune import train as ftrain
-from kodama.model.finetune.data import Sequence_
-from kodama.model.finetune.store import AdapterStore
+from kodama.model.finetune.adapter import TRAINED_FILE, apply_trained, make_trainable
+from kodama.model.finetune.batches import mean_loss
+from kodama.model.finetune.data import PackedSequence
+from kodama.model.finetune.planning import Plan
+from kodama.model.finetune.store import AdapterStore, repo_key
 from kodama.model.loader import load_model
-from kodama.server.cli import main
-from kodama.server.config import FineTuneConfig
+from kodama.model.weights import cache_root
+from kodama.server.commands.cli import main
 
 
 def run_dirs(root: Path) -> list[Path]:
-    from kodama.model.finetune.store import repo_key
-    from kodama.model.weights import cache_root
-
     return sorted((cache_root() / "finetune" / repo_key(root)).glob("run-*"))
 
 
@@ -136,7 +137,7 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_finishes_the_run(
     steps_planned = 1500
     root = make_repo(tmp_path / "repo", files=14)
     env = {**os.environ, "KODAMA_CACHE_DIR": str(kodama_cache_dir), "PYTHONUNBUFFERED": "1"}
-    command = [sys.executable, "-m", "kodama.server.cli", "fine-tune", str(root), "--model",
+    command = [sys.executable, "-m", "kodama.server", "fine-tune", str(root), "--model",
                str(tiny_model_dir), *FAST, "--max-steps", str(steps_planned), "--max-minutes", "0",
                "--sequence-tokens", "128", "--gradient-accumulation", "1",
                "--no-install", "--patience", "1000", "--epochs", "20"]
@@ -172,12 +173,12 @@ def test_a_killed_run_resumes_from_its_last_periodic_checkpoint(
 ) -> None:
     from accelerate import Accelerator
 
-    model = ftrain.make_trainable(load_model(str(tiny_model_dir), dtype="float32").model,
-                                  FineTuneConfig())
-    data = [Sequence_([(i * 7 + k) % 400 + 10 for k in range(40)],
+    model = make_trainable(load_model(str(tiny_model_dir), dtype="float32").model,
+                           FineTuneConfig())
+    data = [PackedSequence([(i * 7 + k) % 400 + 10 for k in range(40)],
                       [(i * 7 + k) % 400 + 10 for k in range(40)]) for i in range(12)]
     config = FineTuneConfig(gradient_accumulation=2, patience=100)
-    run_plan = ftrain.Plan(steps=10, epochs=1.0, eval_every=5, learning_rate=1e-3,
+    run_plan = Plan(steps=10, epochs=1.0, eval_every=5, learning_rate=1e-3,
                            step_seconds=0.1, limited_by="max_steps")
     run_dir = tmp_path / "run"
 
@@ -190,8 +191,8 @@ def test_a_killed_run_resumes_from_its_last_periodic_checkpoint(
                      Accelerator(gradient_accumulation_steps=2, cpu=True), pad_id=0,
                      checkpoint_every=3, on_log=die_at_step_7)
     assert json.loads((run_dir / "checkpoint" / "state.json").read_text())["step"] == 6
-    fresh = ftrain.make_trainable(load_model(str(tiny_model_dir), dtype="float32").model,
-                                  FineTuneConfig())
+    fresh = make_trainable(load_model(str(tiny_model_dir), dtype="float32").model,
+                           FineTuneConfig())
     state = ftrain.train(fresh, data, data[:2], config, run_plan, run_dir,
                          Accelerator(gradient_accumulation_steps=2, cpu=True), pad_id=0,
                          checkpoint_every=3, resume=True)
@@ -210,10 +211,10 @@ def test_top_layers_and_full_fine_tunes_install_and_apply(
     assert fine_tune(root, tiny_model_dir, "--method", method, "--top-layers", "1",
                      "--max-steps", "3", "--learning-rate", "0.01", "--install", "always") == 0
     installed = AdapterStore().current(root)
-    assert installed is not None and (installed.path / ftrain.TRAINED_FILE).is_file()
+    assert installed is not None and (installed.path / TRAINED_FILE).is_file()
     from safetensors.torch import load_file
 
-    names = set(load_file(str(installed.path / ftrain.TRAINED_FILE)))
+    names = set(load_file(str(installed.path / TRAINED_FILE)))
     if method == "top":
         assert names and all(n.startswith(("model.layers.1.", "model.norm.")) for n in names)
     else:
@@ -226,20 +227,20 @@ def test_top_layers_and_full_fine_tunes_install_and_apply(
 
 
 def _early_stopping_run(tmp_path: Path, tiny_model_dir: Path, start_loss: float | None) -> tuple[
-        Any, list[Sequence_], Any, float, ftrain.State]:
+        Any, list[PackedSequence], Any, float, ftrain.State]:
     from accelerate import Accelerator
 
     torch.manual_seed(0)
-    model = ftrain.make_trainable(load_model(str(tiny_model_dir), dtype="float32").model,
-                                  FineTuneConfig())
-    data = [Sequence_([(i * 7 + k) % 400 + 10 for k in range(40)],
+    model = make_trainable(load_model(str(tiny_model_dir), dtype="float32").model,
+                           FineTuneConfig())
+    data = [PackedSequence([(i * 7 + k) % 400 + 10 for k in range(40)],
                       [(i * 7 + k) % 400 + 10 for k in range(40)]) for i in range(8)]
     # A learning rate far too high: the validation loss soon stops improving.
     config = FineTuneConfig(gradient_accumulation=1, patience=2, optimizer="sgd")
-    run_plan = ftrain.Plan(steps=40, epochs=5.0, eval_every=1, learning_rate=50.0,
+    run_plan = Plan(steps=40, epochs=5.0, eval_every=1, learning_rate=50.0,
                            step_seconds=0.1, limited_by="max_steps")
     accelerator = Accelerator(gradient_accumulation_steps=1, cpu=True)
-    before = ftrain.mean_loss(model, data[:2], 0, accelerator)
+    before = mean_loss(model, data[:2], 0, accelerator)
     state = ftrain.train(model, data, data[:2], config, run_plan, tmp_path / "run",
                          accelerator, pad_id=0,
                          state=ftrain.State(best_loss=before if start_loss is None else start_loss))
@@ -257,7 +258,7 @@ def test_early_stopping_keeps_the_weights_of_the_best_validation(
     assert (state.best_step, state.best_loss) == (best_step, pytest.approx(best_loss))
     # The kept weights are the best ones: loaded afresh they give the best validation loss.
     kept = load_model(str(tiny_model_dir), dtype="float32", adapter=tmp_path / "run" / "best")
-    assert ftrain.mean_loss(kept.model, data[:2], 0, accelerator) == pytest.approx(
+    assert mean_loss(kept.model, data[:2], 0, accelerator) == pytest.approx(
         best_loss, rel=1e-4)
 
 
@@ -280,11 +281,11 @@ def test_wrapping_and_applying_an_adapter_warns_about_nothing(
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        model = ftrain.make_trainable(load_model(str(tiny_model_dir), dtype="float32").model,
-                                      FineTuneConfig())
+        model = make_trainable(load_model(str(tiny_model_dir), dtype="float32").model,
+                               FineTuneConfig())
         model.save_pretrained(str(tmp_path / "adapter"))
-        ftrain.apply_trained(load_model(str(tiny_model_dir), dtype="float32").model,
-                             tmp_path / "adapter")
+        apply_trained(load_model(str(tiny_model_dir), dtype="float32").model,
+                      tmp_path / "adapter")
     assert [str(w.message) for w in caught if issubclass(w.category, FutureWarning)] == []
 
 
@@ -293,13 +294,13 @@ def test_slower_steps_than_planned_stop_at_the_budget_with_a_last_validation(
     from accelerate import Accelerator
 
     torch.manual_seed(0)
-    model = ftrain.make_trainable(load_model(str(tiny_model_dir), dtype="float32").model,
-                                  FineTuneConfig())
-    data = [Sequence_([(i * 7 + k) % 400 + 10 for k in range(40)],
+    model = make_trainable(load_model(str(tiny_model_dir), dtype="float32").model,
+                           FineTuneConfig())
+    data = [PackedSequence([(i * 7 + k) % 400 + 10 for k in range(40)],
                       [(i * 7 + k) % 400 + 10 for k in range(40)]) for i in range(8)]
     # Planned as if a step took 1 ms: 10,000 steps in a budget of 1.2 s cannot all run.
     config = FineTuneConfig(gradient_accumulation=1, max_minutes=0.02, patience=100)
-    run_plan = ftrain.Plan(steps=10_000, epochs=100.0, eval_every=5_000, learning_rate=1e-3,
+    run_plan = Plan(steps=10_000, epochs=100.0, eval_every=5_000, learning_rate=1e-3,
                            step_seconds=0.001, limited_by="time budget")
     state = ftrain.train(model, data, data[:2], config, run_plan, tmp_path / "run",
                          Accelerator(gradient_accumulation_steps=1, cpu=True), pad_id=0)
@@ -333,3 +334,30 @@ def test_a_continued_run_that_learned_nothing_keeps_the_adapter_without_measurin
     assert report["forgetting"] is None and "  old [" not in err and "tuned [" in err
     current = AdapterStore().current(root)
     assert current is not None and current.version == first.version
+
+
+def test_resuming_a_run_prepared_by_an_older_kodama_says_to_start_again(
+    tmp_path: Path, tiny_model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = make_repo(tmp_path / "repo")
+    old = run_dirs(root)
+    older = cache_root() / "finetune" / repo_key(root) / "run-20240101-000000"
+    older.mkdir(parents=True)
+    (older / "dataset.pt").write_bytes(b"\x80\x04 a pickle of the older Kodama")
+    assert old == [] and fine_tune(root, tiny_model_dir, "--resume") == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    said = [line for line in err.splitlines() if line.startswith("kodama: ")]
+    assert said == [f"kodama: the interrupted fine-tune in {older} was prepared by an older "
+                    "Kodama and cannot be resumed: start it again without --resume"]
+
+
+def test_the_holes_are_completed_with_the_repository_context_budget_of_serving() -> None:
+    from kodama.model.config import ContextConfig
+    from kodama.server.commands.finetune import pipeline_settings
+    from kodama.server.config import KodamaConfig
+
+    budget = pipeline_settings(KodamaConfig(context=ContextConfig(tokens=77))).completion.budget
+    assert budget.context_tokens == 77
+    off = pipeline_settings(KodamaConfig(context=ContextConfig(enabled=False, tokens=77)))
+    assert off.completion.budget.context_tokens == 0

@@ -13,7 +13,7 @@ import torch
 from helpers.repos import fine_tune, make_repo
 from kodama.model.finetune.store import AdapterStore
 from kodama.model.loader import load_model
-from kodama.server.cli import main
+from kodama.server.commands.cli import main
 
 
 @pytest.fixture(scope="module")

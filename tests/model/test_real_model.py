@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from kodama.server.client import EditorSession, utf16_len
+from kodama.server.commands.client import EditorSession, utf16_len
+from kodama.server.commands.demo import SAMPLES, load_sample, write_workspace
 from kodama.server.config import KodamaConfig
-from kodama.server.demo import SAMPLES, load_sample, write_workspace
 from kodama.syntax.analysis import parses
 
 pytestmark = pytest.mark.real_model
@@ -72,7 +72,7 @@ async def test_sensible_completion_at_a_natural_point(session: EditorSession, na
 async def test_server_memory_stays_near_the_budget(session: EditorSession) -> None:
     memory = session.memory_kb()
     assert memory, "no /proc figures"
-    # DESIGN.md: a server that stays under ~1.5 GB with the default model. Known gap: the
+    # Our budget: a server that stays under ~1.5 GB with the default model. Known gap: the
     # start-up peak (int8 quantisation reads the bf16 weights once) is ~2.8 GB; guard both.
     assert memory["VmRSS"] < 1_600_000, memory
     assert memory["VmHWM"] < 3_200_000, memory

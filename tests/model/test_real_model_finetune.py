@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kodama.server.cli import main
+from kodama.server.commands.cli import main
 
 pytestmark = pytest.mark.real_model
 

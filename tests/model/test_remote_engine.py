@@ -19,7 +19,7 @@ from helpers.openai_fake import FakeOpenAI, Reply, serve
 from kodama.model.remote import Endpoint, RemoteEngine, RemoteError
 from kodama.model.tasks.generate import ChatRequest, run_chat
 from kodama.model.tokens import PlainText, prompt_text
-from kodama.server.cli import main
+from kodama.server.commands.cli import main
 
 
 @pytest.fixture(scope="module")

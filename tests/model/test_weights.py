@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 
 from helpers.tiny_model import make_tiny_gguf
-from kodama.model import weights
 from kodama.model.errors import ModelLoadError, WeightsIntegrityError
 from kodama.model.presets import DEFAULT_PRESET, PRESETS, Preset, get_preset
 from kodama.model.weights import (
@@ -31,6 +30,7 @@ from kodama.model.weights import (
     ensure_converted,
     ensure_converted_gguf,
     is_complete,
+    prepare,
 )
 
 CHUNKS = (b"GGUF fake first chunk " * 100, b"second " * 300, b"the end")
@@ -225,7 +225,7 @@ def test_ensure_converted_builds_once_and_cleans_up(
     make_preset: MakePreset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fake = FakeConverter()
-    monkeypatch.setattr(weights, "convert_gguf", fake)
+    monkeypatch.setattr(prepare, "convert_gguf", fake)
     preset = make_preset()
     folder = ensure_converted(preset, tmp_path)
     assert (
@@ -244,7 +244,7 @@ def test_failed_conversion_leaves_no_complete_folder_and_a_rerun_rebuilds(
     make_preset: MakePreset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     preset = make_preset()
-    monkeypatch.setattr(weights, "convert_gguf", FakeConverter(fail=True))
+    monkeypatch.setattr(prepare, "convert_gguf", FakeConverter(fail=True))
     with pytest.raises(ModelLoadError, match="simulated crash") as info:
         ensure_converted(preset, tmp_path)
     assert isinstance(info.value.__cause__, RuntimeError)
@@ -253,7 +253,7 @@ def test_failed_conversion_leaves_no_complete_folder_and_a_rerun_rebuilds(
     assert _leftovers(tmp_path) == []
 
     fake = FakeConverter()
-    monkeypatch.setattr(weights, "convert_gguf", fake)
+    monkeypatch.setattr(prepare, "convert_gguf", fake)
     assert ensure_converted(preset, tmp_path) == final
     assert len(fake.calls) == 1 and is_complete(final, GOOD_SHA)
 
@@ -269,7 +269,7 @@ def test_half_written_folder_from_a_crash_is_ignored_and_rebuilt(
     stale_build.mkdir()
     (stale_build / "fake.gguf").write_bytes(b"partial")
     fake = FakeConverter()
-    monkeypatch.setattr(weights, "convert_gguf", fake)
+    monkeypatch.setattr(prepare, "convert_gguf", fake)
     assert ensure_converted(preset, tmp_path) == final
     assert len(fake.calls) == 1
     assert (final / "config.json").read_text(encoding="utf-8") == '{"model_type": "qwen2"}'
@@ -282,7 +282,7 @@ def test_damaged_finished_folder_is_rebuilt(
 ) -> None:
     preset = make_preset()
     fake = FakeConverter()
-    monkeypatch.setattr(weights, "convert_gguf", fake)
+    monkeypatch.setattr(prepare, "convert_gguf", fake)
     final = ensure_converted(preset, tmp_path)
     (final / "model.safetensors").write_bytes(b"trunc")  # size differs from the marker's
     assert not is_complete(final, GOOD_SHA)
@@ -296,7 +296,7 @@ def test_concurrent_conversions_run_once(
     make_preset: MakePreset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fake = FakeConverter(delay=0.4)
-    monkeypatch.setattr(weights, "convert_gguf", fake)
+    monkeypatch.setattr(prepare, "convert_gguf", fake)
     preset = make_preset()
     results: list[Path] = []
     messages: list[str] = []
@@ -322,7 +322,7 @@ def test_integrity_failure_inside_ensure_converted_keeps_its_type(
     make_preset: MakePreset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fake = FakeConverter()
-    monkeypatch.setattr(weights, "convert_gguf", fake)
+    monkeypatch.setattr(prepare, "convert_gguf", fake)
     preset = make_preset(sha256="1" * 64)
     with pytest.raises(WeightsIntegrityError):
         ensure_converted(preset, tmp_path)
@@ -351,7 +351,7 @@ def test_gguf_file_converts_into_the_cache_keyed_by_its_sha(
     def must_not_convert(*args: object, **kwargs: object) -> None:
         raise AssertionError("converted twice")
 
-    monkeypatch.setattr(weights, "convert_gguf", must_not_convert)
+    monkeypatch.setattr(prepare, "convert_gguf", must_not_convert)
     assert ensure_converted_gguf(gguf, root) == folder  # sha remembered, folder reused
 
 

@@ -105,3 +105,37 @@ def test_no_follow_up_when_nothing_is_missing_or_in_go() -> None:
                                     "        a.\n    \"\"\"") is None
     go = "package m\n\nfunc F(a int) int {\n\treturn a\n}\n"
     assert docstring.follow_up(subject("go", go, "return"), "returns a.\nfunc") is None
+
+
+DECORATED = ("import os\n\n\n@cache\ndef area(width,\n         height):\n"
+             "    return width * height\n")
+
+
+def test_relocate_finds_the_definition_after_edits_above_it() -> None:
+    area = subject("python", DECORATED, "return width")
+    moved = "# a new comment\n\n" + DECORATED.replace("import os\n", "import os\nimport sys\n")
+    target = docstring.relocate(area, moved)
+    assert target is not None and target.name == "area" and target.line == area.target.line + 3
+    assert docstring.relocate(area, DECORATED.replace("def area", "def surface")) is None
+
+
+def test_the_edit_goes_to_the_text_as_it_is_now() -> None:
+    area = subject("python", DECORATED, "return width")
+    answer = 'Area of a rectangle.\n    """'
+    now = "# a new comment\n\n" + DECORATED
+    result = docstrings.apply(now, docstring.finish(area, answer, "google", text=now))
+    assert result.startswith("# a new comment\n\n") and parses("python", result)
+    assert docstrings.targets("python", result)[0].docstring.startswith("Area of a rectangle.")
+    with pytest.raises(TaskError, match="no longer in the document"):
+        docstring.finish(area, answer, "google", text=DECORATED.replace("def area", "def other"))
+
+
+def test_the_conversation_sends_each_answer_back_and_returns_the_whole() -> None:
+    text = "def scale(values, factor):\n    return [v * factor for v in values]\n"
+    steps = docstring.conversation(subject("python", text, "return"))
+    first = next(steps)
+    follow = steps.send("Scale every value.\n    \"\"\"\n")
+    assert first.prefill != follow.prefill
+    with pytest.raises(StopIteration) as done:
+        steps.send(" the numbers.\n        factor: the multiplier.\n    \"\"\"")
+    assert done.value.value.startswith("Scale every value.\n\n    Args:\n        values: the")

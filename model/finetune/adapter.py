@@ -1,0 +1,116 @@
+"""What a fine-tune trains and how it is kept: the model made trainable for a method (LoRA
+adapters through peft, the top layers, or every parameter), and what was learned written to a
+folder and applied again when serving.
+
+- :func:`make_trainable` turns the loaded model into what is trained.
+- :func:`save_trained` / :func:`apply_trained` write and read what was learned (a peft
+  adapter folder, or the trained tensors of the other methods).
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from kodama.model.config import FineTuneConfig
+
+TRAINED_FILE = "trained.safetensors"
+"""Trained tensors of the ``top`` and ``full`` methods (peft writes its own files for LoRA)."""
+METHOD_FILE = "kodama-method.json"
+"""Which method trained the tensors of :data:`TRAINED_FILE`."""
+
+
+@contextmanager
+def _peft_quietly() -> Iterator[None]:
+    """peft asks the model ``is_gradient_checkpointing``, which transformers 5 deprecates with
+    a FutureWarning the user can do nothing about; it is silenced here, and only here."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*",
+                                category=FutureWarning)
+        yield
+
+
+def make_trainable(model: Any, config: FineTuneConfig, adapter: Path | None = None) -> Any:
+    """The model ready to train with ``config.method``; with LoRA, ``adapter`` (an installed
+    adapter folder) is the starting point instead of a fresh one (continual learning)."""
+    if config.method == "lora":
+        from peft import LoraConfig, PeftModel, get_peft_model
+
+        with _peft_quietly():
+            if adapter is not None:
+                return PeftModel.from_pretrained(model, str(adapter), is_trainable=True)
+            lora = LoraConfig(r=config.lora_rank, lora_alpha=config.lora_alpha,
+                              lora_dropout=config.dropout, target_modules="all-linear",
+                              bias="none", task_type="CAUSAL_LM")
+            return get_peft_model(model, lora)
+    for parameter in model.parameters():
+        parameter.requires_grad = config.method == "full"
+    if config.method == "top":
+        layers = model.model.layers
+        for layer in layers[max(0, len(layers) - config.top_layers):]:
+            for parameter in layer.parameters():
+                parameter.requires_grad = True
+        for parameter in model.model.norm.parameters():
+            parameter.requires_grad = True
+    if adapter is not None:
+        apply_trained(model, adapter)
+    return model
+
+
+def trainable_parameters(model: Any) -> tuple[int, int]:
+    """(trainable, total) parameter counts."""
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    return trainable, sum(p.numel() for p in model.parameters())
+
+
+def save_trained(model: Any, folder: Path, method: str,
+                 weights: dict[str, Any] | None = None) -> None:
+    """Write what was learned into ``folder`` (created): the peft adapter, or the trained
+    tensors in the base model's float type. ``weights``: the full state dict, when it had to
+    be gathered from several processes (FSDP); else the model's own."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if method == "lora":
+        if weights is None:
+            model.save_pretrained(str(folder))
+        else:
+            model.save_pretrained(str(folder), state_dict=weights)
+        return
+    from safetensors.torch import save_file
+
+    dtype = next(p for p in model.parameters()).dtype
+    weights = weights if weights is not None else dict(model.state_dict())
+    tensors = {name: weights[name].detach().to(
+                   "cpu", dtype=torch.bfloat16 if dtype == torch.float32 else dtype).contiguous()
+               for name, p in model.named_parameters() if p.requires_grad}
+    save_file(tensors, str(folder / TRAINED_FILE))
+    (folder / METHOD_FILE).write_text(json.dumps({"method": method}), encoding="utf-8")
+
+
+def apply_trained(model: Any, folder: Path) -> Any:
+    """``model`` with what :func:`save_trained` wrote applied (LoRA merged into the weights, so
+    serving runs at the base model's speed); returns the model to use."""
+    if (folder / "adapter_config.json").is_file():
+        from peft import PeftModel
+
+        with _peft_quietly():
+            return PeftModel.from_pretrained(model, str(folder)).merge_and_unload()
+    if (folder / TRAINED_FILE).is_file():
+        from safetensors.torch import load_file
+
+        tensors = load_file(str(folder / TRAINED_FILE))
+        names = dict(model.named_parameters())
+        unknown = [name for name in tensors if name not in names]
+        if unknown:
+            raise ValueError(f"{folder}: {len(unknown)} trained tensors do not belong to this "
+                             f"model (first: {unknown[0]}); it was trained on another model")
+        with torch.no_grad():
+            for name, tensor in tensors.items():
+                names[name].copy_(tensor.to(names[name].dtype))
+        return model
+    raise ValueError(f"{folder} holds no adapter (adapter_config.json or {TRAINED_FILE})")

@@ -1,0 +1,199 @@
+"""One fine-tune run and what every stage of :mod:`.pipeline` shares: what the user asked
+(:class:`Request`), how to train and measure (:class:`Settings`), how to speak
+(:class:`Hooks`), and :class:`Run` itself (the accelerator, the run folder, the repository's
+files, the model); plus the plumbing the stages use: the accelerator, values shared between
+processes, the run folder, model loads and passes over hole sets.
+"""
+
+from __future__ import annotations
+
+import gc
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from kodama.model.completion import CompletionSettings
+from kodama.model.config import FineTuneConfig, ModelConfig
+from kodama.model.evaluation import (
+    HoleSet,
+    OnHoleResult,
+    RunResult,
+    evaluate,
+    held_out_free,
+    repository_provider,
+)
+from kodama.model.finetune import data as fdata
+from kodama.model.finetune.dataset import DATASET_FILE, OutdatedRunFolder, has_dataset
+from kodama.model.finetune.store import AdapterStore, Installed, repo_key
+from kodama.model.loader import LoadedModel
+from kodama.model.types import ProgressFn
+
+T = TypeVar("T")
+
+DONE_FILE = "done"
+"""Written when a run is over (its decision): such a run is never resumed."""
+
+
+def _silent(message: str) -> None:
+    """Says nothing."""
+
+
+def _no_hole_progress(label: str) -> OnHoleResult | None:
+    """Shows nothing."""
+    return None
+
+
+@dataclass(frozen=True)
+class Request:
+    """What the user asked for."""
+
+    root: Path
+    """The repository's root folder, as given."""
+    resume: bool = False
+    """Continue the last interrupted run of this repository."""
+    fresh: bool = False
+    """Start from the base model even when an adapter is installed."""
+    dry_run: bool = False
+    """Stop after the plan: no run folder, no training."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How the run trains and measures."""
+
+    model: ModelConfig
+    fine_tune: FineTuneConfig
+    completion: CompletionSettings
+    """How the holes are completed: the budgets serving uses (repository context included)."""
+
+
+@dataclass(frozen=True)
+class Hooks:
+    """How the stages speak while they work (the command prints; tests stay quiet)."""
+
+    say: Callable[[str], None] = _silent
+    """A line for the user (called by the main process only)."""
+    load_progress: ProgressFn | None = None
+    """Progress of each model load."""
+    hole_progress: Callable[[str], OnHoleResult | None] = _no_hole_progress
+    """Progress of one labelled pass over a hole set (``base``, ``tuned``, ``old``)."""
+
+
+@dataclass
+class Run:
+    """One fine-tune under way: what every stage reads."""
+
+    request: Request
+    settings: Settings
+    hooks: Hooks
+    root: Path
+    """The repository's resolved root."""
+    accelerator: Any
+    store: AdapterStore
+    installed: Installed | None
+    """The installed adapter training continues from (None: the base model)."""
+    folder: Path | None
+    """The run folder (None on a dry run)."""
+    corpus: fdata.Corpus
+    loaded: LoadedModel | None
+    """The model as loaded (released once training is over)."""
+    pad_id: int
+    """The tokenizer's padding id (0 when it has none)."""
+    started: float = field(default_factory=time.perf_counter)
+    """When the run began (``time.perf_counter``), for the report's wall time."""
+
+    @property
+    def main(self) -> bool:
+        """Whether this is the process that measures, writes and installs."""
+        return bool(self.accelerator.is_main_process)
+
+    def say(self, message: str) -> None:
+        """Tell the user (the main process speaks for all)."""
+        if self.main:
+            self.hooks.say(message)
+
+
+def make_accelerator(config: FineTuneConfig) -> Any:
+    """An accelerate ``Accelerator`` for this process (CPU or GPUs, under ``accelerate launch``
+    or not)."""
+    import torch
+    from accelerate import Accelerator
+    from accelerate.state import AcceleratorState
+
+    from kodama.model.loader import bf16_is_fast
+
+    gpu = torch.cuda.is_available()
+    mixed = "bf16" if config.method != "lora" and (gpu or bf16_is_fast()) else "no"
+    # One run per process from the CLI; a second run in the same process (tests, notebooks)
+    # may ask for another precision, which accelerate's process-wide state would refuse.
+    AcceleratorState._reset_state()
+    # cpu=True on a machine without GPUs: under `accelerate launch` the processes then join a
+    # gloo group (accelerate only forms a CPU group when asked for the CPU).
+    return Accelerator(gradient_accumulation_steps=config.gradient_accumulation,
+                       mixed_precision=mixed, cpu=not gpu)
+
+
+def shared(accelerator: Any, value: T) -> T:
+    """The main process's ``value``, in every process (itself when there is one process)."""
+    from accelerate.utils import broadcast_object_list
+
+    box = [value]
+    broadcast_object_list(box, from_process=0)
+    return box[0]
+
+
+def run_folder(root: Path, resume: bool) -> Path:
+    """The run folder: on ``resume`` the last unfinished one (:class:`OutdatedRunFolder` when an
+    older Kodama prepared it), else a new one (unfinished ones are abandoned and removed)."""
+    from kodama.model.weights import cache_root
+
+    base = cache_root() / "finetune" / repo_key(root)
+    if resume:
+        runs = sorted(p for p in base.glob("run-*")
+                      if has_dataset(p) and not (p / DONE_FILE).exists())
+        if not runs:
+            raise ValueError(f"no interrupted fine-tune of {root} to resume; start one without "
+                             "--resume")
+        if not (runs[-1] / DATASET_FILE).is_file():
+            raise OutdatedRunFolder(runs[-1])
+        return runs[-1]
+    for stale in base.glob("run-*"):
+        if not (stale / DONE_FILE).exists():
+            shutil.rmtree(stale, ignore_errors=True)  # an abandoned run: a new one replaces it
+    folder = base / time.strftime("run-%Y%m%d-%H%M%S", time.gmtime())
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def load(config: ModelConfig, progress: ProgressFn | None,
+         adapter: Path | None = None) -> LoadedModel:
+    """The configured model (with ``adapter`` applied)."""
+    from kodama.model.loader import load_model
+
+    return load_model(config.name, dtype=config.dtype, progress=progress,
+                      threads=config.threads, adapter=adapter)
+
+
+def complete_holes(run: Run, loaded: LoadedModel,
+                   *sets: tuple[str, HoleSet]) -> list[RunResult]:
+    """The loaded model, quantised once like serving, on each ``(label, hole set)`` with
+    repository context built from every trainable file except that set's test files."""
+    from kodama.model.engine import Engine, release_memory
+
+    quantization = run.settings.model.quantization
+    engine = Engine(loaded, quantization=quantization)
+    results = []
+    for label, hole_set in sets:
+        with held_out_free(run.corpus.root, run.corpus.files, hole_set,
+                           repository_provider) as provider:
+            results.append(evaluate(hole_set, engine, run.settings.completion, provider,
+                                    config={"model": label, "context": "repo",
+                                            "quantization": quantization},
+                                    progress=run.hooks.hole_progress(label)))
+    del engine, loaded
+    gc.collect()
+    release_memory()
+    return results

@@ -1,0 +1,1 @@
+"""Tests for kodama.syntax.testlayout, one module per part of the package."""
