@@ -111,11 +111,7 @@ class LiveWorkspaceIndex(RepositoryView):
 
     def _run(self, index: WorkspaceIndex, progress: WorkDoneProgress) -> None:
         try:
-            stats = index.build(
-                progress=lambda done, total: progress.report(
-                    f"indexing: {done}/{total} files", done / max(total, 1)),
-                cancel=self._stop,
-            )
+            stats = index.build(progress=progress.report, cancel=self._stop)
             progress.end(f"indexed {stats.summary()}")
         except Exception:
             log.exception("indexing %s failed", self.root)

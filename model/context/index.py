@@ -22,7 +22,7 @@ import posixpath
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 
 import tree_sitter
@@ -50,6 +50,7 @@ from kodama.model.context.scan import (
     select_files,
     walk_files,
 )
+from kodama.model.types import ProgressFn
 from kodama.syntax import languages
 from kodama.syntax.ignore import IGNORE_FILES, Ignorer
 from kodama.syntax.tags import Definition
@@ -65,7 +66,6 @@ __all__ = [
     "BuildStats",
     "Chunk",
     "FileEntry",
-    "FilesProgress",
     "WorkspaceIndex",
     "analyze",
     "chunk_ranges",
@@ -77,8 +77,6 @@ log = logging.getLogger(__name__)
 
 ChunkKey = tuple[str, int]
 """A chunk in the BM25 table: its file's path and its position in the file's chunks."""
-FilesProgress = Callable[[int, int], None]
-"""Build progress: files done so far, files to do in all."""
 
 
 class WorkspaceIndex:
@@ -360,7 +358,7 @@ class WorkspaceIndex:
                                   mtime_ns=stat.st_mtime_ns)
 
     def build(
-        self, progress: FilesProgress | None = None, cancel: threading.Event | None = None
+        self, progress: ProgressFn | None = None, cancel: threading.Event | None = None
     ) -> BuildStats:
         """(Re)build from the disk, reusing the cache; returns what it did.
 
@@ -396,7 +394,7 @@ class WorkspaceIndex:
                     stats.parsed += 1
                 self._install(entry)
             if progress is not None and (done % 25 == 0 or done == total):
-                progress(done, total)
+                progress(f"indexing: {done}/{total} files", done / max(total, 1))
         if cancel is None or not cancel.is_set():
             with self._lock:
                 for path in [p for p in self._files if p not in keep and p not in self._overlay]:

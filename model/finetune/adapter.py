@@ -38,7 +38,11 @@ def _peft_quietly() -> Iterator[None]:
 
 def make_trainable(model: Any, config: FineTuneConfig, adapter: Path | None = None) -> Any:
     """The model ready to train with ``config.method``; with LoRA, ``adapter`` (an installed
-    adapter folder) is the starting point instead of a fresh one (continual learning)."""
+    adapter folder) is the starting point instead of a fresh one (continual learning). A fresh
+    adapter's random initialisation is drawn from ``config.seed``: the same seed, the same run."""
+    import torch
+
+    torch.manual_seed(config.seed)
     if config.method == "lora":
         from peft import LoraConfig, PeftModel, get_peft_model
 

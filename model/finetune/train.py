@@ -158,6 +158,9 @@ def _optimiser_step(loop: _Loop, step: int) -> tuple[float, int]:
     its mean loss and the tokens it saw."""
     accum = loop.config.gradient_accumulation
     accelerator = loop.accelerator
+    # Dropout draws from a seed of its own per step and process: a run is reproducible from
+    # its seed, and a resumed run draws what the uninterrupted one would have.
+    torch.manual_seed((loop.config.seed * 1_000_003 + step) * 64 + accelerator.process_index)
     step_tokens = 0
     step_loss = 0.0
     for micro in range(accum):

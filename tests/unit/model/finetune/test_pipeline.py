@@ -123,3 +123,26 @@ def test_an_adapter_of_another_model_is_not_continued(tmp_path: Path,
 def test_a_missing_folder_is_refused(tmp_path: Path, tiny_model_dir: Path) -> None:
     with pytest.raises(ValueError, match="is not a folder"):
         pipeline.open_run(Request(tmp_path / "nowhere"), settings(tiny_model_dir))
+
+
+def _train_history(root: Path, store: Path, model_dir: Path, seed: int) -> list[float]:
+    run = pipeline.open_run(Request(root), settings(model_dir, max_steps=4, seed=seed,
+                                                    dropout=0.3),
+                            store=AdapterStore(store))
+    dataset = pipeline.prepare_data(run)
+    assert dataset is not None
+    training = pipeline.plan_training(run, dataset)
+    state = pipeline.train_model(run, dataset, training,
+                                 pipeline.measure_base(run, dataset, training))
+    return [next(iter(v for k, v in point.items() if k.endswith("loss")))
+            for point in state.history]
+
+
+def test_the_same_seed_trains_the_same_run(tmp_path: Path, tiny_model_dir: Path) -> None:
+    # LoRA's random initialisation and dropout both draw from the seed, whatever ran before.
+    root = make_repo(tmp_path / "repo")
+    first = _train_history(root, tmp_path / "a", tiny_model_dir, seed=1)
+    again = _train_history(root, tmp_path / "b", tiny_model_dir, seed=1)
+    other = _train_history(root, tmp_path / "c", tiny_model_dir, seed=2)
+    assert len(first) > 4 and first == again
+    assert other != first

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repository root
 
 from benchmarks.docstrings import (
     INSTALL_HINT,
@@ -405,7 +405,7 @@ with tarfile.open(dest + "/requests-2.34.2.tar.gz", "w:gz") as archive:
 def test_helpers_import_without_torch() -> None:
     code = ("import sys; sys.path.insert(0, {root!r}); import benchmarks.docstrings; "
             "print('torch' in sys.modules, 'rouge_score' in sys.modules)")
-    root = str(Path(__file__).resolve().parents[2])
+    root = str(Path(__file__).resolve().parents[3])
     out = subprocess.run([sys.executable, "-c", code.format(root=root)], check=True,
                          capture_output=True, text=True).stdout
     assert out.split() == ["False", "False"]
