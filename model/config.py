@@ -38,6 +38,11 @@ class ModelConfig:
     """Weight-only quantisation of the linear layers: ``int8`` halves the weights' memory and
     speeds up decoding (prefill still runs in bf16); ``int4`` (groups of 32) reads half as many
     bytes again per token; ``none`` keeps the weights as loaded."""
+    memory_budget_mb: int = 0
+    """Memory the language server may use (resident, in MB) before it degrades instead of
+    being killed: past it, repository context is turned off, its index and the per-document
+    caches dropped, and the user told once (a restart turns them back on). 0: three quarters
+    of this machine's memory."""
 
 
 @dataclass(frozen=True)

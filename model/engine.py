@@ -153,6 +153,11 @@ class Engine:
         with self._lock:
             self._slots.pop(key, None)
 
+    def forget_all(self) -> None:
+        """Drop every KV cache kept (memory is short)."""
+        with self._lock:
+            self._slots.clear()
+
     def _forward(self, ids: list[int], slot: _Slot, keep: int = 1) -> Any:
         """Feed ``ids`` after the slot's cache; logits of the last ``keep`` positions."""
         out = self.model(

@@ -40,6 +40,12 @@ _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _TRUE = {"1", "true", "yes", "on"}
 
 
+class AdapterLoadError(ModelLoadError):
+    """The model loaded, but the fine-tuned adapter asked for could not be applied to it (a
+    damaged or unsafe adapter folder, or one trained for another model): the base model alone
+    still can be used."""
+
+
 @dataclass(frozen=True)
 class ModelSource:
     """What a model spec resolved to."""
@@ -208,7 +214,10 @@ def load_model(
     each stage), later loads read the cached folder. ``dtype="auto"`` is bfloat16 when the CPU
     has bf16 instructions, else float32. ``threads`` sets torch's intra-op thread count. Every
     failure is a ModelLoadError that says what was tried and what to do. ``adapter`` is a
-    folder ``kodama fine-tune`` wrote: it is merged into the weights (no cost per token).
+    folder ``kodama fine-tune`` wrote: it is merged into the weights (no cost per token); it
+    is read from safetensors only, once checked
+    (:func:`~kodama.model.finetune.adapter.check_adapter`), and any problem with it is an
+    :class:`AdapterLoadError`.
     """
     if dtype not in ("auto", "bfloat16", "float32"):
         raise ValueError(f"dtype must be 'auto', 'bfloat16' or 'float32', not {dtype!r}")
@@ -216,6 +225,8 @@ def load_model(
         raise ValueError(f"threads must be at least 1, not {threads}")
     started = time.perf_counter()
     source = resolve(spec)
+    if adapter is not None:  # before the weights load: a refused adapter costs nothing
+        _check_adapter(adapter, spec)
     import torch
 
     if threads is not None:
@@ -243,7 +254,7 @@ def load_model(
         try:
             model = apply_trained(model, adapter)
         except Exception as error:
-            raise ModelLoadError(
+            raise AdapterLoadError(
                 f"could not apply the fine-tuned adapter {adapter} to {name}: {error}. "
                 "Roll back with `kodama adapters rollback PATH` or set model.adapter to none."
             ) from error
@@ -255,6 +266,19 @@ def load_model(
     if progress is not None:
         progress(f"Loaded {name}", 1.0)
     return LoadedModel(model, tokenizer, name, source, actual, seconds)
+
+
+def _check_adapter(adapter: Path, spec: str) -> None:
+    """:class:`AdapterLoadError` when the adapter folder is not safe to read."""
+    from kodama.model.finetune.adapter import check_adapter
+
+    try:
+        check_adapter(adapter)
+    except ValueError as error:
+        raise AdapterLoadError(
+            f"could not apply the fine-tuned adapter to {spec}: {error}. Roll back with "
+            "`kodama adapters rollback PATH` or set model.adapter to none."
+        ) from error
 
 
 def load_tokenizer(spec: str, *, progress: ProgressFn | None = None) -> Any:

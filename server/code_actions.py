@@ -25,13 +25,8 @@ from kodama.model.errors import TaskError
 from kodama.model.tasks import docstring, testgen
 from kodama.model.tasks.generate import ChatRequest
 from kodama.model.tasks.subject import Code, Subject
-from kodama.server.generations import (
-    TaskCancelledError,
-    generate,
-    repository_root,
-    selection_for,
-)
-from kodama.server.setup import path_of_uri
+from kodama.server.generations import TaskCancelledError, generate, selection_for
+from kodama.server.workspace_paths import document_file, in_workspace
 from kodama.syntax.document import SyntaxDocument
 from kodama.syntax.positions import PositionError
 
@@ -100,6 +95,7 @@ def _where(server: KodamaServer, args: tuple[Any, ...]
             arg) or ("end" in arg and not _is_position(arg["end"])):
         raise JsonRpcInvalidParams('expected one argument {"uri": string, "line": int, '
                                    '"character": int} (optionally "end": {"line", "character"})')
+    document_file(server, arg["uri"])  # InvalidParams for a file outside the workspace
     doc = server.documents.get(arg["uri"])
     if doc is None:
         raise JsonRpcInvalidParams(f"{arg['uri']} is not open in the editor")
@@ -147,7 +143,7 @@ def register(server: KodamaServer) -> None:
         code_action_kinds=[KIND_EXPLAIN, KIND_DOCSTRING, KIND_TESTS]))
     def code_action(params: types.CodeActionParams) -> list[types.CodeAction] | None:
         doc = server.documents.get(params.text_document.uri)
-        if doc is None:
+        if doc is None or not in_workspace(server, doc.uri):
             return None
         start = params.range.start
         try:
@@ -252,11 +248,10 @@ def _creates_files(server: KodamaServer) -> bool:
 
 async def _tests(server: KodamaServer, doc: SyntaxDocument, offset: int) -> str:
     subject = _subject(server, doc, offset)
-    source = path_of_uri(doc.uri)
-    root = repository_root(server, doc.uri)
-    if source is None or root is None:
+    place = document_file(server, doc.uri)
+    if place is None:
         raise TaskError("tests can only be generated for files on disk")
-    request = testgen.prepare(subject, root, source,
+    request = testgen.prepare(subject, place.root, place.path,
                               open_text=lambda p: _open_text(server, p))
     answer = await _generate(server, "tests", testgen.chat(request),
                              f"writing tests for {subject.name}")

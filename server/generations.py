@@ -20,7 +20,6 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from kodama.model.completion import Cancellation
@@ -34,7 +33,6 @@ from kodama.model.tasks.generate import (
     run_chat,
 )
 from kodama.model.tasks.subject import Code, Selection, content_key
-from kodama.server.setup import path_of_uri, project_root
 from kodama.server.work_done_progress import WorkDoneProgress
 from kodama.syntax.document import SyntaxDocument
 
@@ -238,18 +236,3 @@ class Explanations:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(entry.finished.wait(), seconds)
         return entry.finished.is_set()
-
-
-def repository_root(server: KodamaServer, uri: str) -> Path | None:
-    """The workspace root, or for a file outside it the root of its own project
-    (:func:`~kodama.server.setup.project_root`); None for a URI that is not a file."""
-    path = path_of_uri(uri)
-    if path is None:
-        return None
-    root = server.workspace_index.root
-    if root is not None:
-        with contextlib.suppress(ValueError):
-            path.resolve().relative_to(root)
-            return root
-    return project_root(path)
-

@@ -16,9 +16,19 @@ threads (the server handles concurrency), and the server's health drives the sta
 ``error`` with the reason (or, with ``remote.fallback = local``, the local model is loaded and
 serves until the server answers again), back → ``ready``.
 
+An adapter that cannot be applied (damaged, unsafe, trained for another model) is reported in
+the state's message and the base model serves; a newer install that fails to load leaves the
+running engine serving.
+
 Completions are *urgent*: while one waits for the thread, :attr:`ModelHost.preempt` is set, and
 long task generations (explain, docstring, tests), which run in slices that watch it, stop at
 their next token and queue their next slice behind the completion.
+
+Memory: once loading is over, a watcher compares the process's resident memory with
+``model.memory_budget_mb`` every :data:`MEMORY_POLL_SECONDS`. Past it, the engine's
+per-document KV caches are dropped (each time) and, the first time, the listeners of
+:attr:`ModelHost.on_memory_pressure` are told (the workspace turns repository context off
+and drops its index), so the server degrades instead of being killed.
 """
 
 from __future__ import annotations
@@ -49,8 +59,31 @@ REMOTE_WORKERS = 4
 
 ADAPTER_POLL_SECONDS = 2.0
 """How often the installed adapter's pointer is checked (one ``stat``)."""
+MEMORY_POLL_SECONDS = 5.0
+"""How often the process's resident memory is compared with the budget."""
+AUTOMATIC_BUDGET = 0.75
+"""Share of the machine's memory the server may use when ``model.memory_budget_mb`` is 0."""
 
 StateFn = Callable[[ModelStateName, str], None]
+PressureFn = Callable[[str], None]
+"""Told once, with a message for the user, when the memory budget is first exceeded."""
+
+
+def memory_budget(megabytes: int) -> int:
+    """The budget in bytes: ``megabytes``, or (0) :data:`AUTOMATIC_BUDGET` of the machine's
+    memory."""
+    import psutil
+
+    if megabytes > 0:
+        return megabytes * 1024 * 1024
+    return int(psutil.virtual_memory().total * AUTOMATIC_BUDGET)
+
+
+def resident_bytes() -> int:
+    """This process's resident memory."""
+    import psutil
+
+    return int(psutil.Process().memory_info().rss)
 
 
 class ModelHost:
@@ -81,6 +114,10 @@ class ModelHost:
         self._urgent_lock = threading.Lock()
         self.preempt = _Preempt(self)
         """Set while an urgent job waits or runs: slices of long generations stop for it."""
+        self.on_memory_pressure: list[PressureFn] = []
+        """Told once when the memory budget is first exceeded (see the module docstring)."""
+        self.degraded = False
+        """Whether the memory budget was exceeded (repository context is off since)."""
 
     @property
     def ready(self) -> bool:
@@ -104,17 +141,30 @@ class ModelHost:
         folder, label = chosen_adapter(self.config.adapter, self.root, store)
         return folder, label, stamp
 
-    def _build(self, progress: ProgressFn) -> tuple[Engine, str, str | None, str | None]:
+    def _build(self, progress: ProgressFn, *, base_if_refused: bool = True,
+               ) -> tuple[Engine, str, str | None, str | None]:
         """Load the configured model (with its adapter) into an engine; (engine, message,
-        adapter label, stamp)."""
+        adapter label, stamp). An adapter that cannot be applied leaves the base model
+        (``base_if_refused``; the message says why), or raises."""
+        from kodama.model.loader import AdapterLoadError
+
         started = time.perf_counter()
         folder, label, stamp = self.adapter_choice()
-        engine, loaded = local_engine(self.config, folder, progress)
+        refused = ""
+        try:
+            engine, loaded = local_engine(self.config, folder, progress)
+        except AdapterLoadError as exc:
+            if not base_if_refused:
+                raise
+            log.warning("%s; serving the base model", exc)
+            engine, loaded = local_engine(self.config, None, progress)
+            label, refused = None, f"; the fine-tuned adapter was not loaded: {exc}"
         seconds = time.perf_counter() - started
         weights = loaded.dtype if self.config.quantization == "none" else (
             f"{self.config.quantization} weights, {loaded.dtype} activations")
         tuned = f", fine-tuned adapter {label}" if label else ""
-        return engine, f"{loaded.name} ready ({weights}{tuned}, {seconds:.1f} s)", label, stamp
+        return (engine, f"{loaded.name} ready ({weights}{tuned}, {seconds:.1f} s){refused}",
+                label, stamp)
 
     def start_loading(self, progress: ProgressFn, on_state: StateFn) -> Future[None]:
         """Load the configured model on the worker thread; report progress and the outcome.
@@ -138,6 +188,7 @@ class ModelHost:
             finally:
                 self._ready.set()
                 on_state(self.state, self.message)
+            self._watch_memory()
             if self.config.adapter == "auto" and self.root is not None:
                 threading.Thread(target=self._watch, args=(stamp, on_state), daemon=True,
                                  name="kodama-adapter-watch").start()
@@ -157,7 +208,8 @@ class ModelHost:
             stamp = now
             log.info("the installed adapter changed: loading the model again")
             try:
-                engine, message, label, _ = self._build(lambda _m, _f: None)
+                engine, message, label, _ = self._build(lambda _m, _f: None,
+                                                        base_if_refused=False)
             except Exception as exc:
                 log.exception("reloading with the new adapter failed")
                 on_state(self.state, f"{self.message} — the new adapter failed to load: {exc}")
@@ -204,6 +256,7 @@ class ModelHost:
                 on_state(self.state, self.message)
             finally:
                 self._ready.set()
+            self._watch_memory()
 
         return self._executor.submit(connect)
 
@@ -244,6 +297,44 @@ class ModelHost:
             self.engine, self.state = self.local, "ready"
             self.message = f"{self.remote.problem} — using the local model ({message})"
             on_state(self.state, self.message)
+
+    # ------------------------------------------------------------------ memory
+    def _watch_memory(self) -> None:
+        """Check the memory now (loading is what grows it most), then every
+        :data:`MEMORY_POLL_SECONDS` on a thread of its own."""
+        self.check_memory()
+
+        def watch() -> None:
+            while not self._stop.wait(MEMORY_POLL_SECONDS):
+                self.check_memory()
+
+        threading.Thread(target=watch, daemon=True, name="kodama-memory-watch").start()
+
+    def check_memory(self) -> bool:
+        """Compare the resident memory with the budget; past it, drop the KV caches and, the
+        first time, tell the :attr:`on_memory_pressure` listeners. Whether it is past."""
+        try:
+            used, budget = resident_bytes(), memory_budget(self.config.memory_budget_mb)
+        except Exception:  # no way to measure here: nothing to do
+            log.debug("cannot measure the memory", exc_info=True)
+            return False
+        if used <= budget:
+            return False
+        if self.local is not None:
+            self.local.forget_all()
+        if not self.degraded:
+            self.degraded = True
+            message = (f"Kodama uses {used / 2**20:,.0f} MB, more than its memory budget of "
+                       f"{budget / 2**20:,.0f} MB (model.memoryBudgetMb): repository context "
+                       "is off and its index and caches are dropped; restart the server to "
+                       "turn them back on")
+            log.warning(message)
+            for listener in self.on_memory_pressure:
+                try:
+                    listener(message)
+                except Exception:
+                    log.exception("degrading under memory pressure failed")
+        return True
 
     def wait_loaded(self, timeout: float | None = None) -> bool:
         """Block until loading has finished (successfully or not); for the CLI and tests."""

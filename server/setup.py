@@ -1,7 +1,9 @@
 """What the language server and the commands both build from the configuration.
 
 The model layer's completion settings, the engines (the local model or a remote server), the
-project a file belongs to, and :class:`RepositoryView`: the repository around a file as
+project a file belongs to, which files a URI may name (:func:`path_of_uri` resolves its dot
+segments, :func:`workspace_file` keeps it inside the workspace roots by the repository walk's
+rules), and :class:`RepositoryView`: the repository around a file as
 completions and tasks read it (index, snippets, paths). ``kodama complete`` and the LSP
 completion features ask the model through the very same :meth:`RepositoryView.completion_context`
 and :func:`settings_from`, so they build the same prompt.
@@ -26,9 +28,10 @@ from kodama.model.tasks.subject import Subject, subject_at
 from kodama.model.types import CompletionContext, ProgressFn, Snippet
 from kodama.syntax import docstrings
 from kodama.syntax.document import SyntaxDocument
+from kodama.syntax.walk import within
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     from kodama.model.engine import Engine
     from kodama.model.loader import LoadedModel
@@ -88,14 +91,61 @@ def local_engine(model: ModelConfig, adapter: Path | None,
 
 # ------------------------------------------------------------------------------ paths
 def path_of_uri(uri: str) -> Path | None:
-    """The local path of a ``file:`` URI, or None for other schemes."""
+    """The local path of a ``file:`` URI, normalised as a URI is (``a/../b`` is ``b``, without
+    following links); None for other schemes, a file on another host, or a path no file can
+    have (not absolute, a NUL character)."""
     parsed = urlparse(uri)
-    if parsed.scheme != "file":
+    if parsed.scheme != "file" or parsed.netloc not in ("", "localhost"):
         return None
     path = unquote(parsed.path)
     if os.name == "nt" and path.startswith("/") and len(path) > 2 and path[2] == ":":
         path = path[1:]
-    return Path(path)
+    if "\0" in path or not os.path.isabs(path):
+        return None
+    return Path(os.path.normpath(path))
+
+
+class OutsideWorkspaceError(ValueError):
+    """A URI names no file inside the workspace: nothing may be read or written for it."""
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkspaceFile:
+    """A file inside one of the workspace roots, as :func:`workspace_file` found it."""
+
+    root: Path
+    """The root that holds it."""
+    rel: str
+    """Its path relative to :attr:`root` (``/`` separators)."""
+
+    @property
+    def path(self) -> Path:
+        """Its path, through the root (never through a link below it)."""
+        return self.root / self.rel
+
+
+def workspace_file(roots: Sequence[Path], uri: str) -> WorkspaceFile:
+    """The file ``uri`` names, in the first of ``roots`` that holds it by the repository
+    walk's rules (:func:`~kodama.syntax.walk.within`: dot segments resolved, so no ``..`` out,
+    and no symbolic link below the root on the way); with no roots at all (an editor that
+    opened a lone file), in the file's own project (:func:`project_root`).
+
+    Raises :class:`OutsideWorkspaceError`, saying why, for anything else.
+    """
+    path = path_of_uri(uri)
+    if path is None:
+        raise OutsideWorkspaceError(
+            f"{uri} is not a file on this machine: Kodama only reads and writes files of the "
+            "workspace")
+    for root in roots or [project_root(path)]:
+        rel = within(root, path)
+        if rel is not None:
+            return WorkspaceFile(root, rel)
+    shown = ", ".join(str(root) for root in roots) or str(path.parent)
+    raise OutsideWorkspaceError(
+        f"{path} is outside the workspace ({shown}) or reached through a symbolic link that "
+        "leads out of it: Kodama only reads and writes files inside the workspace folders "
+        "(open the file's own folder as the workspace to use it there)")
 
 
 def project_root(path: Path) -> Path:
@@ -157,16 +207,12 @@ class RepositoryView:
         return self.index
 
     def relative(self, uri: str) -> str | None:
-        """Repository-relative path (``/`` separators) of ``uri``; None outside the root."""
+        """Repository-relative path (``/`` separators) of ``uri``; None outside the root (or
+        reached through a symbolic link below it: :func:`~kodama.syntax.walk.within`)."""
         if uri in self._paths:
             return self._paths[uri]
-        rel: str | None = None
         path = path_of_uri(uri)
-        if path is not None and self.root is not None:
-            try:
-                rel = Path(os.path.abspath(path)).relative_to(self.root).as_posix()
-            except ValueError:
-                rel = None
+        rel = None if path is None or self.root is None else within(self.root, path)
         self._paths[uri] = rel
         return rel
 

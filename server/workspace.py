@@ -9,11 +9,16 @@ client sends them) watched files are read again from the disk.
 :class:`LiveWorkspaceIndex` is the server's :class:`~kodama.server.setup.RepositoryView`:
 completions and tasks ask it exactly as a command asks the view of its file's project, with
 the editor's recently edited documents added; it never raises.
+
+Under memory pressure (the model host's watcher, ``model.memory_budget_mb``) it lets go of
+everything it holds: the index and its snippet caches are dropped, repository context is off
+until the server restarts, and the user is told once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -73,6 +78,9 @@ class LiveWorkspaceIndex(RepositoryView):
         self._wake = threading.Condition()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._dropped = False
+        server.model.on_memory_pressure.append(self.under_pressure)
         store = server.documents
         store.on_open.append(self._opened)
         store.on_change.append(self._changed)
@@ -89,6 +97,7 @@ class LiveWorkspaceIndex(RepositoryView):
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         """Build or load the index in the background (with ``$/progress``)."""
+        self._loop = loop
         if self._thread is not None:
             self.indexed.set()
             return
@@ -108,6 +117,21 @@ class LiveWorkspaceIndex(RepositoryView):
         self._stop.set()
         with self._wake:
             self._wake.notify_all()
+
+    def under_pressure(self, message: str) -> None:
+        """Memory is short: repository context off, the index and its caches dropped (the
+        background thread stops), and ``message`` shown to the user."""
+        self.index = None
+        self.provider = None
+        self._dropped = True  # not even saved: writing the cache would take memory too
+        self.shutdown()
+        with self._wake:
+            self._pending.clear()
+        self._edits.clear()
+        loop = self._loop
+        if loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop is closing: nothing to show
+                loop.call_soon_threadsafe(self.server.show, types.MessageType.Warning, message)
 
     def _run(self, index: WorkspaceIndex, progress: WorkDoneProgress) -> None:
         try:
@@ -142,10 +166,13 @@ class LiveWorkspaceIndex(RepositoryView):
                         index.update(path, what)
                 except Exception:
                     log.exception("re-indexing %s failed", path)
+            if self._dropped:
+                return
             if time.monotonic() - last_save >= SAVE_EVERY_S or self._stop.is_set():
                 index.save()
                 last_save = time.monotonic()
-        index.save()
+        if not self._dropped:
+            index.save()
 
     # ------------------------------------------------------------- events
     def _queue(self, uri: str, what: object) -> None:

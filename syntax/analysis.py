@@ -96,21 +96,21 @@ def parses(language: str, text: str) -> bool | None:
 
 
 # ---------------------------------------------------------------------- queries
-QUERY_FALLBACK = {"tsx": "typescript"}
-"""Languages whose grammar extends another's: without a file of their own they use its queries
-(TSX is TypeScript plus JSX, and every node our queries name exists in both)."""
+QUERY_FALLBACK = {"tsx": "typescript", "typescript": "javascript"}
+"""Languages whose grammar extends another's: without a file of their own they use its queries,
+following the chain (TSX is TypeScript plus JSX, TypeScript is JavaScript plus types; where a
+query needs nodes of its own language, the language has its own file)."""
 
 
 @functools.cache
 def _query_source(purpose: str, language_id: str) -> str | None:
     folder = resources.files(__package__).joinpath("queries", purpose)
-    for name in (language_id, QUERY_FALLBACK.get(language_id)):
-        if name is None:
-            continue
+    name: str | None = language_id
+    while name is not None:
         try:
             return folder.joinpath(f"{name}.scm").read_text(encoding="utf-8")
         except (FileNotFoundError, NotADirectoryError):
-            continue
+            name = QUERY_FALLBACK.get(name)
     return None
 
 

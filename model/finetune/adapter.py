@@ -5,11 +5,16 @@ folder and applied again when serving.
 - :func:`make_trainable` turns the loaded model into what is trained.
 - :func:`save_trained` / :func:`apply_trained` write and read what was learned (a peft
   adapter folder, or the trained tensors of the other methods).
+
+An adapter folder is read only once :func:`check_adapter` found it safe: safetensors only
+(no pickle, which could run code when loaded), no links out of it, JSON files that hold
+objects, weights whose headers are whole. Anything else is an :class:`UnsafeAdapter`.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,10 +25,71 @@ import torch
 
 from kodama.model.config import FineTuneConfig
 
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
+"""Torch's pickle formats: adapter weights in one of them are refused, never loaded."""
+WEIGHT_STEMS = ("adapter_model", "trained")
+"""Names of adapter weights (peft's, and :data:`TRAINED_FILE`'s); other files of the folder
+(a trainer's ``training_args.bin``) are never read."""
+LORA_CONFIG = "adapter_config.json"
+LORA_WEIGHTS = "adapter_model.safetensors"
 TRAINED_FILE = "trained.safetensors"
 """Trained tensors of the ``top`` and ``full`` methods (peft writes its own files for LoRA)."""
 METHOD_FILE = "kodama-method.json"
 """Which method trained the tensors of :data:`TRAINED_FILE`."""
+
+
+class UnsafeAdapter(ValueError):
+    """An adapter folder that is not loaded: damaged, in a pickle format, or linking out."""
+
+    def __init__(self, folder: Path, problem: str) -> None:
+        """``problem``: what is wrong, naming the file."""
+        super().__init__(f"the adapter {folder} is not loaded: {problem}")
+
+
+def check_adapter(folder: Path) -> None:
+    """Refuse (:class:`UnsafeAdapter`) an adapter folder that is not a folder of plain files,
+    holds adapter weights in a pickle format, a JSON file that is not an object, or
+    safetensors whose header is cut or damaged; or that holds neither a LoRA adapter nor
+    trained tensors."""
+    from safetensors import safe_open
+
+    if not folder.is_dir():
+        raise UnsafeAdapter(folder, "it is not a folder")
+    for dirpath, dirnames, filenames in os.walk(folder):
+        for name in (*dirnames, *filenames):
+            entry = Path(dirpath) / name
+            if entry.is_symlink():
+                raise UnsafeAdapter(folder, f"{entry} is a link to {os.readlink(entry)}; an "
+                                            "adapter folder must hold its own files")
+            if entry.suffix.lower() in PICKLE_SUFFIXES and entry.stem in WEIGHT_STEMS:
+                raise UnsafeAdapter(folder, f"{entry.name} is a pickle, which can run code "
+                                            "when loaded: Kodama loads adapters from "
+                                            "safetensors only (save it with "
+                                            "safe_serialization=True)")
+            if entry.suffix == ".json":
+                _json_object(folder, entry)
+            elif entry.suffix == ".safetensors":
+                try:
+                    with safe_open(str(entry), "pt") as weights:
+                        weights.keys()
+                except Exception as exc:
+                    raise UnsafeAdapter(folder, f"{entry.name} is damaged ({exc})") from exc
+    if not (folder / LORA_WEIGHTS).is_file() and not (folder / TRAINED_FILE).is_file():
+        raise UnsafeAdapter(folder, f"it holds no adapter ({LORA_CONFIG} with {LORA_WEIGHTS}, "
+                                    f"or {TRAINED_FILE})")
+    if (folder / LORA_WEIGHTS).is_file() and not (folder / LORA_CONFIG).is_file():
+        raise UnsafeAdapter(folder, f"{LORA_WEIGHTS} comes without its {LORA_CONFIG}")
+
+
+def _json_object(folder: Path, file: Path) -> dict[str, Any]:
+    """The JSON object in ``file`` (:class:`UnsafeAdapter` when it is none)."""
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UnsafeAdapter(folder, f"{file.name} is not valid JSON ({exc})") from exc
+    if not isinstance(data, dict):
+        raise UnsafeAdapter(folder, f"{file.name} does not hold a JSON object")
+    return data
 
 
 @contextmanager
@@ -42,6 +108,8 @@ def make_trainable(model: Any, config: FineTuneConfig, adapter: Path | None = No
     adapter's random initialisation is drawn from ``config.seed``: the same seed, the same run."""
     import torch
 
+    if adapter is not None:
+        check_adapter(adapter)
     torch.manual_seed(config.seed)
     if config.method == "lora":
         from peft import LoraConfig, PeftModel, get_peft_model
@@ -98,23 +166,28 @@ def save_trained(model: Any, folder: Path, method: str,
 
 def apply_trained(model: Any, folder: Path) -> Any:
     """``model`` with what :func:`save_trained` wrote applied (LoRA merged into the weights, so
-    serving runs at the base model's speed); returns the model to use."""
-    if (folder / "adapter_config.json").is_file():
+    serving runs at the base model's speed); returns the model to use. The folder is checked
+    first (:func:`check_adapter`); trained tensors of another model are refused."""
+    check_adapter(folder)
+    if (folder / LORA_CONFIG).is_file():
         from peft import PeftModel
 
         with _peft_quietly():
             return PeftModel.from_pretrained(model, str(folder)).merge_and_unload()
-    if (folder / TRAINED_FILE).is_file():
-        from safetensors.torch import load_file
+    from safetensors.torch import load_file
 
-        tensors = load_file(str(folder / TRAINED_FILE))
-        names = dict(model.named_parameters())
-        unknown = [name for name in tensors if name not in names]
-        if unknown:
-            raise ValueError(f"{folder}: {len(unknown)} trained tensors do not belong to this "
-                             f"model (first: {unknown[0]}); it was trained on another model")
-        with torch.no_grad():
-            for name, tensor in tensors.items():
-                names[name].copy_(tensor.to(names[name].dtype))
-        return model
-    raise ValueError(f"{folder} holds no adapter (adapter_config.json or {TRAINED_FILE})")
+    tensors = load_file(str(folder / TRAINED_FILE))
+    names = dict(model.named_parameters())
+    unknown = [name for name in tensors if name not in names]
+    if unknown:
+        raise ValueError(f"{folder}: {len(unknown)} trained tensors do not belong to this "
+                         f"model (first: {unknown[0]}); it was trained on another model")
+    wrong = [name for name, tensor in tensors.items() if tensor.shape != names[name].shape]
+    if wrong:
+        raise ValueError(f"{folder}: {wrong[0]} has the shape {tuple(tensors[wrong[0]].shape)} "
+                         f"where this model's is {tuple(names[wrong[0]].shape)}; it was "
+                         "trained on another model")
+    with torch.no_grad():
+        for name, tensor in tensors.items():
+            names[name].copy_(tensor.to(names[name].dtype))
+    return model

@@ -121,8 +121,12 @@ def safe_relpath(rel: object) -> bool:
 
 
 def load_version(root: str, folder: Path) -> Installed | None:
-    """The version in ``folder`` when it is complete (cheap check: files and sizes), else None."""
+    """The version in ``folder`` when it is complete (cheap check: files and sizes), else None.
+    A version is plain files only: a link in place of the folder, the record or a file (which
+    could lead a reader out of the store) makes it incomplete."""
     try:
+        if folder.is_symlink() or (folder / METADATA_NAME).is_symlink():
+            return None
         meta = json.loads((folder / METADATA_NAME).read_bytes())
     except (OSError, ValueError):
         return None
@@ -131,9 +135,12 @@ def load_version(root: str, folder: Path) -> Installed | None:
     entries = recorded_files(meta, folder.name)
     if entries is None:
         return None
+    inside = folder.resolve()
     for rel, (size, _) in entries.items():
         try:
-            st = (folder / rel).stat()
+            st = (folder / rel).lstat()
+            if not (folder / rel).resolve().is_relative_to(inside):
+                return None  # a linked folder on the way
         except OSError:
             return None
         if not stat.S_ISREG(st.st_mode) or st.st_size != size:

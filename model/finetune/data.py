@@ -6,7 +6,8 @@ Pure (no torch): the model is behind :class:`kodama.model.prompt.Encoder`.
    ``.kodamaignore``, vendored, build, generated, minified, binary and huge files skipped) and
    then drops, with a counted reason, files that hold secrets (:mod:`.secrets`) and
    near-duplicates (:mod:`.dedup`). Only source files of languages with a grammar are read at
-   all, so lock files, data and documentation never are.
+   all, so lock files, data and documentation never are. :func:`audit` lists every file read
+   (with its split) and every path left out, with the reason (``--list-files``).
 2. :func:`split` assigns each file to ``train``, ``validation`` or ``test`` from a hash of its
    path and the seed: deterministic, and stable when the repository changes (a file keeps its
    split, so the test files of a later run were never trained on).
@@ -22,28 +23,31 @@ from __future__ import annotations
 import hashlib
 import random
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
+from kodama.model.config import FineTuneConfig
 from kodama.model.evaluation import Cut, SourceFile, find_candidates, walk_repository
 from kodama.model.finetune.dedup import near_duplicates
 from kodama.model.finetune.secrets import secret_reason
 from kodama.model.prompt import Budget, Encoder, FimFormat, build_prompt
 from kodama.model.types import CompletionContext, Mode
 from kodama.syntax.docstrings import python_docstring_spans
-from kodama.syntax.walk import walk
+from kodama.syntax.walk import SKIP_REASONS, OnSkip
 
 Split = Literal["train", "validation", "test"]
 ExampleKind = Literal["inside", "line", "block", "docstring", "body", "causal"]
 
 __all__ = [
+    "Audit",
     "Corpus",
     "Example",
     "ExampleShape",
     "PackedSequence",
     "SourceFile",
+    "audit",
     "causal_chunks",
     "collect",
     "end_token",
@@ -76,40 +80,83 @@ class Corpus:
             shown.append(path)
 
 
-def collect(root: Path, *, dedup_threshold: float = 0.85) -> Corpus:
+def collect(root: Path, *, dedup_threshold: float = 0.85,
+            on_skip: OnSkip | None = None) -> Corpus:
     """The files of ``root`` that may be trained on, in sorted path order.
 
     Beyond :func:`kodama.model.evaluation.walk_repository`'s rules, a file is left out when
     :func:`~kodama.model.finetune.secrets.secret_reason` finds a secret (by name or content),
-    or when it nearly duplicates an earlier file (the first copy in
-    path order is kept). Secrets are also looked for among files the walk would not keep
-    (``.env``, keys), so the report can say how many were seen and skipped.
+    or when it nearly duplicates an earlier file (the first copy in path order is kept).
+    Secrets are also looked for, by name, among files the walk lists but that are not read as
+    source (``.env``, keys), so the report can say how many were seen and skipped.
+    ``on_skip`` hears every path left out and why: the walk's and the reading's reasons,
+    ``secret: <rule>`` and ``near-duplicate of <path>``.
     """
     root = root.resolve()
     corpus = Corpus(root, [])
-    for rel in _secret_candidates(root):
-        corpus.skip(f"secret: {secret_reason(rel, '')}", rel)
+    hear = on_skip or _silent
+
+    def left_out(rel: str, reason: str) -> None:
+        secret = None if reason in SKIP_REASONS else secret_reason(rel, "")
+        if secret is not None:
+            reason = f"secret: {secret}"
+            corpus.skip(reason, rel)
+        hear(rel, reason)
+
     kept: list[SourceFile] = []
-    for source in walk_repository(root):
-        reason = secret_reason(source.path, source.text)
-        if reason is not None:
-            corpus.skip(f"secret: {reason}", source.path)
+    for source in walk_repository(root, on_skip=left_out):
+        secret = secret_reason(source.path, source.text)
+        if secret is not None:
+            corpus.skip(f"secret: {secret}", source.path)
+            hear(source.path, f"secret: {secret}")
             continue
         kept.append(source)
     dropped = near_duplicates([s.text for s in kept], threshold=dedup_threshold)
-    for index in sorted(dropped):
+    for index, original in sorted(dropped.items()):
         corpus.skip("near-duplicate", kept[index].path)
+        hear(kept[index].path, f"near-duplicate of {kept[original].path}")
     corpus.files = [s for i, s in enumerate(kept) if i not in dropped]
     return corpus
 
 
-def _secret_candidates(root: Path) -> Iterable[str]:
-    """Paths of files the walk lists but the source reading never takes because they are not
-    source code, yet which are secrets by name (``.env``, keys, credential files): counted so
-    the user sees them."""
-    for found in walk(root):
-        if secret_reason(found.path, "") is not None:
-            yield found.path
+def _silent(rel: str, reason: str) -> None:
+    """Hears nothing."""
+
+
+@dataclass(frozen=True)
+class Audit:
+    """What a fine-tune of a repository would read, and what it would not, and why."""
+
+    root: Path
+    read: dict[str, Split]
+    """Path → split of every file read (trained on, or held out for validation or test)."""
+    skipped: dict[str, str]
+    """Path → why it is left out; a folder's path ends with ``/`` (nothing in it is read)."""
+
+    def rows(self) -> list[tuple[str, str, str]]:
+        """``(status, path, reason)`` for every path, sorted by path: status is the split, or
+        ``skip`` (the reason is empty for files read)."""
+        rows: list[tuple[str, str, str]] = [(name, path, "") for path, name in self.read.items()]
+        rows += [("skip", path, reason) for path, reason in self.skipped.items()]
+        return sorted(rows, key=lambda row: row[1])
+
+    def to_json(self) -> dict[str, Any]:
+        """The audit as JSON data (``--list-files --json``)."""
+        return {"format": 1, "root": str(self.root),
+                "files": [{"path": path, "split": status} if status != "skip" else
+                          {"path": path, "skipped": reason}
+                          for status, path, reason in self.rows()]}
+
+
+def audit(root: Path, config: FineTuneConfig) -> Audit:
+    """Every file a fine-tune of ``root`` with ``config`` would read, with its split, and
+    every path it passes over, with the reason (:func:`collect` and :func:`split`, as the run
+    does them)."""
+    skipped: dict[str, str] = {}
+    corpus = collect(root, on_skip=skipped.__setitem__)
+    read = split(corpus.files, seed=config.seed, test_fraction=config.test_fraction,
+                 validation_fraction=config.validation_fraction)
+    return Audit(corpus.root, read, skipped)
 
 
 # ------------------------------------------------------------------------- split

@@ -26,11 +26,11 @@ process alone measures, writes and installs.
 from __future__ import annotations
 
 import gc
-import json
 import resource
 import shutil
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from kodama.model.evaluation import HoleSet, RunResult
@@ -43,6 +43,12 @@ from kodama.model.finetune.dataset import (
     build_dataset,
     load_dataset,
     save_dataset,
+)
+from kodama.model.finetune.durable_files import (
+    fault_point,
+    replace_json,
+    reporting_full_disk,
+    tree_size,
 )
 from kodama.model.finetune.holes import (
     BASE_FILE,
@@ -72,14 +78,25 @@ from kodama.model.finetune.run import (
     Request,
     Run,
     Settings,
+    check_run_folder,
     complete_holes,
     load,
     make_accelerator,
+    read_object,
+    reading_back,
     run_folder,
     shared,
 )
 from kodama.model.finetune.store import AdapterStore
-from kodama.model.finetune.train import Log, State, train
+from kodama.model.finetune.train import (
+    BEST,
+    CHECKPOINT,
+    STATE_FILE,
+    Log,
+    State,
+    has_checkpoint,
+    train,
+)
 
 SECONDS_PER_HOLE = 5.0
 """Completion time per evaluation hole on a 2-core CPU (the 0.5B model, repository context;
@@ -118,6 +135,9 @@ class BaseMeasure:
     test_loss: float | None
     start: State
     """The training state to start from (the loss to beat, the history's first point)."""
+    resumes: bool = False
+    """Whether training continues from the run folder's checkpoint (a resumed run that was
+    killed before its first checkpoint trains from the start)."""
 
 
 @dataclass(frozen=True)
@@ -168,8 +188,14 @@ def prepare_data(run: Run) -> PreparedDataset | None:
     resuming. None when training would continue from the installed adapter and no training
     file changed since: nothing new to learn (the run folder is removed)."""
     if run.request.resume and run.folder is not None:
-        dataset = load_dataset(run.folder)
-        run.installed = run.store.current(run.root) if dataset.stats.continued_from else None
+        if run.main:
+            check_run_folder(run.folder)
+        with reading_back(run.folder, "the prepared dataset"):
+            dataset = load_dataset(run.folder)
+        # The adapter it continued from (current then; maybe not now, if it installed its own
+        # before it was stopped).
+        run.installed = next((v for v in run.store.versions(run.root)
+                              if v.version == dataset.stats.continued_from), None)
         return dataset
     assert run.loaded is not None
     dataset = build_dataset(run.corpus, run.loaded.tokenizer, run.settings.fine_tune,
@@ -179,6 +205,7 @@ def prepare_data(run: Run) -> PreparedDataset | None:
             shutil.rmtree(run.folder, ignore_errors=True)
         return None
     if run.folder is not None and run.main:
+        fault_point("data")
         save_dataset(dataset, run.folder)
     return dataset
 
@@ -189,7 +216,8 @@ def _planned(run: Run, dataset: PreparedDataset, model: Any) -> Plan:
     ft, accelerator = run.settings.fine_tune, run.accelerator
     plan_file = run.folder / PLAN_FILE if run.folder is not None else None
     if plan_file is not None and run.request.resume and plan_file.is_file():
-        return Plan(**json.loads(plan_file.read_text(encoding="utf-8")))
+        with reading_back(plan_file.parent, str(plan_file)):
+            return Plan(**read_object(plan_file))
     planned: dict[str, Any] = {}
     if run.main:
         step_seconds = measure_step(model, dataset.train, ft, run.pad_id, accelerator.device)
@@ -198,7 +226,7 @@ def _planned(run: Run, dataset: PreparedDataset, model: Any) -> Plan:
                               accelerator.num_processes, len(dataset.validation),
                               continued=run.installed is not None))
         if plan_file is not None:
-            plan_file.write_text(json.dumps(planned), encoding="utf-8")
+            replace_json(plan_file, planned)
     return Plan(**shared(accelerator, planned))
 
 
@@ -226,16 +254,17 @@ def _base_answers(run: Run, dataset: PreparedDataset) -> tuple[HoleSet, RunResul
     assert run.folder is not None
     ft = run.settings.fine_tune
     hole_file, base_file = run.folder / HOLES_FILE, run.folder / BASE_FILE
-    if hole_file.is_file() and base_file.is_file():
-        return load_holes(hole_file), run_from_json(
-            json.loads(base_file.read_text(encoding="utf-8")))
+    if hole_file.is_file() and base_file.is_file():  # the base answers, written last
+        with reading_back(run.folder, "the base model's answers"):
+            return load_holes(hole_file), run_from_json(read_object(base_file))
     hole_set = held_out_holes(run.corpus, dataset.test_files(), ft.holes, ft.seed)
     run.say(f"before: the base model completes {len(hole_set.holes)} holes in "
             f"{len(hole_set.held_out)} test files")
     base_run, = complete_holes(run, load(run.settings.model, run.hooks.load_progress),
                                ("base", hole_set))
+    fault_point("base")
     save_holes(hole_set, hole_file)
-    base_file.write_text(json.dumps(run_to_json(base_run)), encoding="utf-8")
+    replace_json(base_file, run_to_json(base_run))
     return hole_set, base_run
 
 
@@ -251,24 +280,58 @@ def _base_test_loss(run: Run, model: Any, sequences: list[PackedSequence]) -> fl
         return mean_loss(model, sequences, run.pad_id, run.accelerator)
 
 
+def _base_losses(run: Run, dataset: PreparedDataset,
+                 training: Training) -> dict[str, float | None]:
+    """The validation and test losses before training: kept in the run folder, measured
+    (by every process) when they are not there yet."""
+    assert run.folder is not None
+    file = run.folder / BASE_LOSS_FILE
+    if shared(run.accelerator, not file.is_file() if run.main else None):
+        initial = mean_loss(training.model, dataset.validation, run.pad_id, run.accelerator)
+        test_loss = _base_test_loss(run, training.model, dataset.test)
+        if run.main:
+            replace_json(file, {"validation": initial, "test": test_loss})
+    run.accelerator.wait_for_everyone()
+    return shared(run.accelerator, _read_losses(file) if run.main else {})
+
+
+def _read_losses(file: Path) -> dict[str, float | None]:
+    """The losses :func:`_base_losses` kept."""
+    data = read_object(file)
+    with reading_back(file.parent, str(file)):
+        test = data["test"]
+        return {"validation": float(data["validation"]),
+                "test": None if test is None else float(test)}
+
+
+def _saved_step(folder: Path) -> int:
+    """The step of the run folder's checkpoint."""
+    file = folder / CHECKPOINT / STATE_FILE
+    state = read_object(file)
+    with reading_back(folder, str(file)):
+        return State(**state).step
+
+
 def measure_base(run: Run, dataset: PreparedDataset, training: Training) -> BaseMeasure:
-    """Stage 4: the base model on the test holes (main process) and, unless resuming, the
-    validation and test losses before training (every process; kept in the run folder)."""
+    """Stage 4: the base model on the test holes (main process) and the validation and test
+    losses before training (kept in the run folder). A resumed run continues from its
+    checkpoint when it has one (one left between two renames by a killed run is recovered);
+    killed before its first, it trains from the start."""
     assert run.folder is not None
     hole_set, base_run = _base_answers(run, dataset) if run.main else (None, None)
     run.accelerator.wait_for_everyone()
-    start = State()
-    if not run.request.resume:
-        initial = mean_loss(training.model, dataset.validation, run.pad_id, run.accelerator)
+    losses = _base_losses(run, dataset, training)
+    resumes = run.request.resume and bool(shared(
+        run.accelerator, has_checkpoint(run.folder) if run.main else None))
+    if run.request.resume:
+        run.say(f"training continues from the checkpoint of step {_saved_step(run.folder)}"
+                if resumes else "no checkpoint was saved before the run stopped: training "
+                                "starts again")
+    start, initial = State(), losses["validation"]
+    if not resumes and initial is not None:
         start.history.append({"step": 0, "validation_loss": initial})
         start.best_loss = initial
-        test_loss = _base_test_loss(run, training.model, dataset.test)
-        if run.main:
-            (run.folder / BASE_LOSS_FILE).write_text(json.dumps(
-                {"validation": initial, "test": test_loss}), encoding="utf-8")
-    run.accelerator.wait_for_everyone()
-    losses = json.loads((run.folder / BASE_LOSS_FILE).read_text()) if run.main else {}
-    return BaseMeasure(hole_set, base_run, losses.get("validation"), losses.get("test"), start)
+    return BaseMeasure(hole_set, base_run, initial, losses["test"], start, resumes)
 
 
 def train_model(run: Run, dataset: PreparedDataset, training: Training, base: BaseMeasure,
@@ -278,7 +341,7 @@ def train_model(run: Run, dataset: PreparedDataset, training: Training, base: Ba
     assert run.folder is not None
     return train(training.model, dataset.train, dataset.validation, run.settings.fine_tune,
                  training.plan, run.folder, run.accelerator, pad_id=run.pad_id,
-                 resume=run.request.resume, on_log=on_step, state=base.start)
+                 resume=base.resumes, on_log=on_step, state=base.start)
 
 
 # ------------------------------------------------------------------------ stages 6-7
@@ -329,10 +392,11 @@ def measure_tuned(run: Run, dataset: PreparedDataset, training: Training, base: 
     # never beat the installed adapter are that adapter, with nothing to measure again.
     same = old_holes is not None and old_holes.hash == base.holes.hash
     again = old_holes if old_holes is not None and not same and improved else None
-    tuned = load(run.settings.model, run.hooks.load_progress, adapter=run.folder / "best")
+    tuned = load(run.settings.model, run.hooks.load_progress, adapter=run.folder / BEST)
     tuned_loss = plain_loss(tuned.model, dataset.test, run.pad_id)
     tuned_run, *old_runs = complete_holes(run, tuned, ("tuned", base.holes),
                                           *([("old", again)] if again else []))
+    fault_point("tuned")
     del tuned
     gc.collect()
     continued, forgetting = _judge_continuation(run, base, tuned_run, old_runs, old_holes,
@@ -362,29 +426,46 @@ def _training_summary(run: Run, training: Training, base: BaseMeasure,
 
 def _install(run: Run, dataset: PreparedDataset, report: FineTuneReport, hole_set: HoleSet,
              tuned_run: RunResult) -> str:
-    """Install the best weights with the report and the holes; the new version."""
+    """Install the best weights with the report and the holes; the new version. A full disk
+    is reported (:class:`~kodama.model.finetune.durable_files.DiskFull`) with the installed
+    adapter and the run folder intact, ready for ``--resume``."""
     assert run.folder is not None
     package = run.folder / "install"
     shutil.rmtree(package, ignore_errors=True)
-    shutil.copytree(run.folder / "best", package)
-    for name in (*REPORT_FILES, HOLES_FILE):
-        shutil.copy2(run.folder / name, package / name)
-    done = run.store.install(run.root, package, {
-        "model": run.settings.model.name, "method": run.settings.fine_tune.method,
-        "source_files": dataset.hashes, "splits": dataset.splits,
-        "results": report.results.to_json(),
-        "hole_results": {hole_key(h): r.exact
-                         for h, r in zip(hole_set.holes, tuned_run.results, strict=True)},
-    })
-    shutil.rmtree(package, ignore_errors=True)
+    remedy = f"run `kodama fine-tune {run.root} --resume` to install it"
+    with reporting_full_disk("the adapter's install copy", run.folder,
+                             tree_size(run.folder / BEST), remedy, partial=package):
+        shutil.copytree(run.folder / BEST, package)
+        for name in (*REPORT_FILES, HOLES_FILE):
+            shutil.copy2(run.folder / name, package / name)
+    try:
+        done = run.store.install(run.root, package, {
+            "model": run.settings.model.name, "method": run.settings.fine_tune.method,
+            "run": run.folder.name, "source_files": dataset.hashes, "splits": dataset.splits,
+            "results": report.results.to_json(),
+            "hole_results": {hole_key(h): r.exact
+                             for h, r in zip(hole_set.holes, tuned_run.results, strict=True)},
+        }, remedy=remedy)
+    finally:
+        shutil.rmtree(package, ignore_errors=True)
     return done.version
+
+
+def _installed_by_this_run(run: Run) -> str | None:
+    """The version this run installed before it was killed (resuming), if it is current."""
+    assert run.folder is not None
+    current = run.store.current(run.root)
+    if current is not None and current.meta.get("run") == run.folder.name:
+        return current.version
+    return None
 
 
 def decide_and_install(run: Run, dataset: PreparedDataset, training: Training,
                        base: BaseMeasure, tuned: TunedMeasure, state: State) -> FineTuneReport:
     """Stage 7 (main process): the report written into the run folder, the install decision
-    (:func:`~kodama.model.finetune.report.decide`) and, when it says so, the install; the run
-    is then marked done."""
+    (:func:`~kodama.model.finetune.report.decide`) and, when it says so, the install (once:
+    a resumed run that had installed before it was killed keeps that version); the run is
+    then marked done."""
     assert run.folder is not None and base.holes is not None and base.run is not None
     ft = run.settings.fine_tune
     install, decision = decide(base.run, tuned.run, ft.install, tuned.continued)
@@ -398,8 +479,10 @@ def decide_and_install(run: Run, dataset: PreparedDataset, training: Training,
     report.wall_seconds = time.perf_counter() - run.started
     write_report(report, run.folder)
     if install:
-        report.installed = _install(run, dataset, report, base.holes, tuned.run)
+        report.installed = _installed_by_this_run(run) \
+            or _install(run, dataset, report, base.holes, tuned.run)
         write_report(report, run.folder)
+        fault_point("installed")
         run.store.prune(run.root)
     (run.folder / DONE_FILE).write_text(decision + "\n", encoding="utf-8")
     return report

@@ -2,15 +2,19 @@
 (:class:`Request`), how to train and measure (:class:`Settings`), how to speak
 (:class:`Hooks`), and :class:`Run` itself (the accelerator, the run folder, the repository's
 files, the model); plus the plumbing the stages use: the accelerator, values shared between
-processes, the run folder, model loads and passes over hole sets.
+processes, the run folder (and reading it back safely when resuming), model loads and passes
+over hole sets.
 """
 
 from __future__ import annotations
 
 import gc
+import json
+import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -35,6 +39,16 @@ T = TypeVar("T")
 
 DONE_FILE = "done"
 """Written when a run is over (its decision): such a run is never resumed."""
+
+
+class DamagedRunFolder(ValueError):
+    """An interrupted run's folder cannot be read back: a file is damaged, is not what Kodama
+    wrote, or is a link pointing elsewhere."""
+
+    def __init__(self, folder: Path, problem: str) -> None:
+        """``problem``: what is wrong, naming the file."""
+        super().__init__(f"the interrupted fine-tune in {folder} cannot be resumed: {problem}. "
+                         "Start it again without --resume")
 
 
 def _silent(message: str) -> None:
@@ -197,3 +211,37 @@ def complete_holes(run: Run, loaded: LoadedModel,
     gc.collect()
     release_memory()
     return results
+
+
+# ------------------------------------------------------------------------ reading it back
+def check_run_folder(folder: Path) -> None:
+    """Refuse a run folder holding a symbolic link (:class:`DamagedRunFolder`): everything in
+    it is Kodama's own, and nothing is read from elsewhere through it."""
+    for dirpath, dirnames, filenames in os.walk(folder):
+        for name in (*dirnames, *filenames):
+            entry = Path(dirpath) / name
+            if entry.is_symlink():
+                raise DamagedRunFolder(folder, f"{entry} is a link to {os.readlink(entry)}, "
+                                               "not a file Kodama wrote")
+
+
+@contextmanager
+def reading_back(folder: Path, what: str) -> Iterator[None]:
+    """Read ``what`` from the run folder inside this block: whatever is wrong with it (missing,
+    truncated, not the data Kodama wrote) becomes a :class:`DamagedRunFolder`."""
+    try:
+        yield
+    except (DamagedRunFolder, OutdatedRunFolder):
+        raise
+    except Exception as exc:  # whatever the reader met: the folder is not as Kodama left it
+        raise DamagedRunFolder(folder, f"{what} is damaged ({type(exc).__name__}: {exc})") \
+            from exc
+
+
+def read_object(file: Path) -> dict[str, Any]:
+    """The JSON object in ``file`` of a run folder (:class:`DamagedRunFolder` otherwise)."""
+    with reading_back(file.parent, str(file)):
+        data = json.loads(file.read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise DamagedRunFolder(file.parent, f"{file} does not hold a JSON object")
+    return data

@@ -55,8 +55,10 @@ from kodama.model.finetune.durable_files import (
     clean_leftovers,
     copy_file,
     discard,
+    fault_point,
     fsync_dir,
     remove_tree,
+    reporting_full_disk,
     sha256_of,
     write_json,
 )
@@ -112,7 +114,8 @@ class AdapterStore:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def install(self, root: Path, source: Path, meta: Mapping[str, Any]) -> Installed:
+    def install(self, root: Path, source: Path, meta: Mapping[str, Any], *,
+                remedy: str = "install it again") -> Installed:
         """Install the adapter files of folder ``source`` as ``root``'s new current version.
 
         Atomic: until the pointer is swapped at the very end, the previous version stays
@@ -122,14 +125,24 @@ class AdapterStore:
         A top-level ``kodama-adapter.json`` in ``source`` is not copied.
 
         Raises ValueError when ``source`` is not a folder of regular files, TypeError when
-        ``meta`` cannot be written as JSON, OSError when the copy or the pointer fails.
+        ``meta`` cannot be written as JSON, OSError when the copy or the pointer fails:
+        :class:`~kodama.model.finetune.durable_files.DiskFull` when the disk is full, saying
+        how much space the install needs and then ``remedy``.
         """
         record: dict[str, Any] = dict(meta)
         json.dumps(record)  # fail before touching the disk when JSON cannot hold it
         files = _source_files(source)
         key_dir = self._key_dir(root)
         versions_dir = key_dir / _VERSIONS
-        versions_dir.mkdir(parents=True, exist_ok=True)
+        needed = sum(file.stat().st_size for file, _ in files)
+        with reporting_full_disk("installing the adapter", key_dir, needed, remedy):
+            versions_dir.mkdir(parents=True, exist_ok=True)
+            return self._install(root, files, record, versions_dir)
+
+    def _install(self, root: Path, files: list[tuple[Path, str]], record: dict[str, Any],
+                 versions_dir: Path) -> Installed:
+        """:meth:`install` once the source is listed and ``versions_dir`` exists."""
+        key_dir = versions_dir.parent
         clean_leftovers(key_dir, _POINTER_TMP)
         clean_leftovers(versions_dir, _INCOMING, DELETING)
         now = datetime.now(UTC)
@@ -155,8 +168,10 @@ class AdapterStore:
             write_json(incoming / METADATA_NAME, record)
             for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
                 fsync_dir(folder)
+            fault_point("install-copied")
             published, version = _publish(incoming, versions_dir, version, record)
             fsync_dir(versions_dir)
+            fault_point("install-published")
             state = self._state(root, ignore=version)
             history = list(state.history)
             if state.current is not None:

@@ -6,6 +6,14 @@ laptop CPU and under ``accelerate launch`` on GPUs.
 patience, the best weights kept, a checkpoint every few steps (and on Ctrl-C) written
 atomically, and ``resume`` from the last one. Each process takes its own share of every
 optimiser step's sequences.
+
+A checkpoint and the best weights are each written next to the folder they replace and swapped
+in (:func:`~kodama.model.finetune.durable_files.swap_in`): a run killed at any moment keeps a
+complete one, which :func:`has_checkpoint` recovers. A full disk stops the run with a
+:class:`~kodama.model.finetune.durable_files.DiskFull` that says how much space is needed,
+the previous checkpoint intact. Nothing is read back as a pickle that could run code: the
+model's weights are safetensors, the optimiser's state is read by torch's weights-only
+loader, and the learning-rate schedule is recomputed from the step.
 """
 
 from __future__ import annotations
@@ -13,7 +21,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -26,13 +33,27 @@ from kodama.model.config import FineTuneConfig
 from kodama.model.finetune.adapter import make_trainable, save_trained
 from kodama.model.finetune.batches import batch_indices, batch_loss, collate, mean_loss
 from kodama.model.finetune.data import PackedSequence
+from kodama.model.finetune.durable_files import (
+    fault_point,
+    recover_swap,
+    remove_tree,
+    reporting_full_disk,
+    swap_in,
+    tree_size,
+)
 from kodama.model.finetune.planning import Plan
 
 # make_trainable and save_trained live in .adapter; they stay importable from here for the
 # callers that train.
-__all__ = ["STATE_FILE", "Interrupted", "Log", "State", "make_trainable", "save_trained", "train"]
+__all__ = ["BEST", "CHECKPOINT", "STATE_FILE", "Interrupted", "Log", "State", "has_checkpoint",
+           "make_trainable", "save_trained", "train"]
 
 STATE_FILE = "state.json"
+"""The training state in a checkpoint, written last: its presence marks a complete one."""
+CHECKPOINT = "checkpoint"
+BEST = "best"
+_RESUME_HINT = ("run the same `kodama fine-tune` command again with --resume: training "
+                "continues from the last checkpoint, which is intact")
 
 
 class Interrupted(Exception):
@@ -88,30 +109,50 @@ def _keep_best(accelerator: Any, model: Any, run_dir: Path, method: str) -> None
     gathering the weights is collective when FSDP shards them; the main process writes."""
     weights = accelerator.get_state_dict(model)
     if accelerator.is_main_process:
-        _replace_dir(run_dir / "best", lambda d: save_trained(
-            accelerator.unwrap_model(model), d, method, weights))
+        unwrapped = accelerator.unwrap_model(model)
+        needed = tree_size(run_dir / BEST) or sum(
+            p.numel() * p.element_size() for p in unwrapped.parameters() if p.requires_grad)
+        _replace_dir(run_dir / BEST, lambda d: save_trained(unwrapped, d, method, weights),
+                     "the best weights", needed)
     accelerator.wait_for_everyone()
 
 
-def _checkpoint(accelerator: Any, state: State, run_dir: Path) -> None:
-    """Save optimiser, scheduler, RNG and trained weights, then the state, atomically: the
-    previous checkpoint is replaced only once the new one is complete."""
+def _checkpoint_bytes(model: Any, run_dir: Path) -> int:
+    """About the size of a checkpoint: the previous one's, else the weights plus the
+    optimiser's two moments of every trained parameter."""
+    previous = tree_size(run_dir / CHECKPOINT)
+    if previous:
+        return previous
+    params = list(model.parameters())
+    return int(sum(p.numel() * p.element_size() for p in params)
+               + sum(8 * p.numel() for p in params if p.requires_grad))
+
+
+def _checkpoint(accelerator: Any, state: State, run_dir: Path, model: Any) -> None:
+    """Save optimiser, RNG and trained weights, then the state, atomically: the previous
+    checkpoint is replaced only once the new one is complete."""
     accelerator.wait_for_everyone()
-    target = run_dir / "checkpoint"
-    fresh = run_dir / "checkpoint.new"
+    target = run_dir / CHECKPOINT
+    fresh = run_dir / f"{CHECKPOINT}.new"
     if accelerator.is_main_process:
-        shutil.rmtree(fresh, ignore_errors=True)
+        remove_tree(fresh)
     accelerator.wait_for_everyone()
-    accelerator.save_state(str(fresh))
+    with reporting_full_disk("the checkpoint", run_dir, _checkpoint_bytes(model, run_dir),
+                             _RESUME_HINT, partial=fresh):
+        accelerator.save_state(str(fresh))
+        if accelerator.is_main_process:
+            state.save(fresh / STATE_FILE)
     if accelerator.is_main_process:
-        state.save(fresh / STATE_FILE)
-        old = run_dir / "checkpoint.old"
-        shutil.rmtree(old, ignore_errors=True)
-        if target.exists():
-            os.rename(target, old)
-        os.rename(fresh, target)
-        shutil.rmtree(old, ignore_errors=True)
+        swap_in(fresh, target)
     accelerator.wait_for_everyone()
+
+
+def has_checkpoint(run_dir: Path) -> bool:
+    """Whether ``run_dir`` holds a complete checkpoint to resume from, once what a killed run
+    left between two renames is recovered (main process only: it moves folders)."""
+    for name in (CHECKPOINT, BEST):
+        recover_swap(run_dir / f"{name}.new", run_dir / name)
+    return (run_dir / CHECKPOINT / STATE_FILE).is_file()
 
 
 @dataclass
@@ -208,6 +249,7 @@ def _run_steps(loop: _Loop, state: State, checkpoint_every: int, on_log: Log | N
         if loop.config.max_minutes > 0 else math.inf
     running = math.nan
     while state.step < run_plan.steps and not state.finished:
+        fault_point("step")
         step_loss, step_tokens = _optimiser_step(loop, state.step)
         state.step += 1
         state.tokens += step_tokens * accelerator.num_processes
@@ -226,7 +268,7 @@ def _run_steps(loop: _Loop, state: State, checkpoint_every: int, on_log: Log | N
         if on_log is not None:
             on_log(state, point)
         if state.step % checkpoint_every == 0 and not state.finished:
-            _checkpoint(accelerator, state, loop.run_dir)
+            _checkpoint(accelerator, state, loop.run_dir, loop.model)
 
 
 def train(model: Any, train_set: Sequence[PackedSequence], validation: Sequence[PackedSequence],
@@ -248,15 +290,14 @@ def train(model: Any, train_set: Sequence[PackedSequence], validation: Sequence[
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = _optimizer(params, config, run_plan.learning_rate)
     scheduler = _schedule(optimizer, config, run_plan.steps)
-    # The scheduler stays unprepared: it steps once per optimiser step, whatever the processes.
+    # The scheduler stays unprepared: it steps once per optimiser step, whatever the processes;
+    # it is not checkpointed either (accelerate would pickle it): the step says where it is.
     model, optimizer = accelerator.prepare(model, optimizer)
-    accelerator.register_for_checkpointing(scheduler)
     loop = _Loop(model, optimizer, scheduler, params, accelerator, config, run_plan, run_dir,
                  pad_id, train_set, validation)
     state = state or State()
     if resume:
-        accelerator.load_state(str(run_dir / "checkpoint"))
-        state = State.load(run_dir / "checkpoint" / STATE_FILE)
+        state = _load_checkpoint(loop)
     if not resume and math.isfinite(state.best_loss):
         # The loss before training is the one to beat: until a validation does, the untrained
         # weights are the best ones (a run that only gets worse installs nothing new).
@@ -265,24 +306,48 @@ def train(model: Any, train_set: Sequence[PackedSequence], validation: Sequence[
     try:
         _run_steps(loop, state, checkpoint_every, on_log)
     except KeyboardInterrupt:
-        _checkpoint(accelerator, state, run_dir)
+        _checkpoint(accelerator, state, run_dir, model)
         raise Interrupted(state.step) from None
     if not state.finished:
         state.finished = f"planned steps done ({run_plan.steps})"
-    if not (run_dir / "best").exists():
+    if not (run_dir / BEST).exists():
         _keep_best(accelerator, model, run_dir, config.method)
-    _checkpoint(accelerator, state, run_dir)
+    _checkpoint(accelerator, state, run_dir, model)
     return state
 
 
-def _replace_dir(target: Path, write: Callable[[Path], None]) -> None:
+def _load_checkpoint(loop: _Loop) -> State:
+    """Continue from ``run_dir/checkpoint`` (recovered first if a killed run left it between
+    two renames): the weights and the optimiser's state, the schedule at the saved step."""
+    accelerator, run_dir = loop.accelerator, loop.run_dir
+    if accelerator.is_main_process:
+        has_checkpoint(run_dir)
+    accelerator.wait_for_everyone()
+    folder = run_dir / CHECKPOINT
+    try:
+        accelerator.load_state(str(folder), load_kwargs={"weights_only": True})
+        state = State.load(folder / STATE_FILE)
+    except Exception as exc:  # whatever the readers met: not the checkpoint Kodama wrote
+        raise ValueError(f"the checkpoint {folder} cannot be read back ({exc}): start the "
+                         "run again without --resume") from exc
+    _schedule_at(loop.scheduler, state.step)
+    return state
+
+
+def _schedule_at(scheduler: torch.optim.lr_scheduler.LambdaLR, step: int) -> None:
+    """Put the (unsaved) schedule where it was after ``step`` optimiser steps; the optimiser's
+    own learning rate comes back with its state."""
+    saved = scheduler.state_dict()
+    factor = scheduler.lr_lambdas[0](step)
+    saved.update(last_epoch=step, _step_count=step + 1, _is_initial=step == 0,
+                 _last_lr=[lr * factor for lr in saved["base_lrs"]])
+    scheduler.load_state_dict(saved)
+
+
+def _replace_dir(target: Path, write: Callable[[Path], None], what: str, needed: int) -> None:
     """Write a folder next to ``target`` and swap it in, so ``target`` is always complete."""
     fresh = target.with_name(target.name + ".new")
-    shutil.rmtree(fresh, ignore_errors=True)
-    write(fresh)
-    old = target.with_name(target.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if target.exists():
-        os.rename(target, old)
-    os.rename(fresh, target)
-    shutil.rmtree(old, ignore_errors=True)
+    remove_tree(fresh)
+    with reporting_full_disk(what, target.parent, needed, _RESUME_HINT, partial=fresh):
+        write(fresh)
+    swap_in(fresh, target)

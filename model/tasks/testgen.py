@@ -33,6 +33,8 @@ class TestRequest:
     """The test file's current text (None when it does not exist yet)."""
     source: Path
     """The file of the code under test (Rust keeps its tests in it)."""
+    root: Path
+    """The repository the test file must stay inside."""
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,8 @@ def prepare(subject: Subject, root: Path, source: Path,
             open_text: Callable[[Path], str | None]) -> TestRequest:
     """Plan where the tests go; ``open_text`` gives an editor's unsaved text of a file.
 
-    Raises TaskError for a language without a known test framework.
+    Raises TaskError for a language without a known test framework, and for a source or a
+    test file outside ``root`` (:func:`~kodama.syntax.testlayout.plan_tests`).
     """
     try:
         plan = testlayout.plan_tests(root, source, subject.language, subject.qualified_name)
@@ -62,7 +65,7 @@ def prepare(subject: Subject, root: Path, source: Path,
             existing = plan.path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise TaskError(f"cannot read the test file {plan.path}: {exc}") from None
-    return TestRequest(subject=subject, plan=plan, existing=existing, source=source)
+    return TestRequest(subject=subject, plan=plan, existing=existing, source=source, root=root)
 
 
 def _fence_closed(text: str) -> int | None:
@@ -161,8 +164,14 @@ def _dedupe_python(code: str, existing: str) -> str:
 def finish(request: TestRequest, answer: str) -> TestResult:
     """The test file with the generated tests merged in.
 
-    Raises TaskError when the answer holds no test or the result would not parse.
+    Raises TaskError when the answer holds no test, the result would not parse, or the test
+    file no longer stays inside the repository (checked again: the repository may have
+    changed while the model wrote).
     """
+    try:
+        testlayout.check_target(request.root, request.plan.path)
+    except ValueError as exc:
+        raise TaskError(str(exc)) from None
     subject = request.subject
     code = main_code(answer, fence(subject.language)).strip("\n")
     code = complete_part(subject.language, code)

@@ -2,21 +2,30 @@
 
 Commands: serve, complete, demo, eval, explain, docstring, tests, fine-tune, adapters, version.
 stdout belongs to the LSP channel when serving: logs always go to stderr.
+
+Ctrl-C at any moment of a command exits 130 without a traceback: this module imports only the
+standard library at the top, and :func:`main` watches for the interrupt before it imports the
+commands (which import the rest of Kodama).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
+from types import FrameType, TracebackType
+from typing import TYPE_CHECKING
 
-from kodama.server import serve
-from kodama.server.commands import complete, definitions, finetune
-from kodama.server.commands import eval as eval_command
-from kodama.server.commands.common import model_flags
-from kodama.server.config import ENV_VARS, KodamaConfig, describe, from_env, merge, nest
-from kodama.server.version import VERSION
+if TYPE_CHECKING:
+    from kodama.server.config import KodamaConfig
+
+EXIT_INTERRUPTED = 130
+"""The exit status after Ctrl-C (128 + SIGINT), as shells report it."""
 
 DESCRIPTION = """\
 Kodama: a local, private AI pair programmer behind the Language Server Protocol.
@@ -32,15 +41,23 @@ Start here:
   kodama fine-tune .                train on this repository; installed only if better
 """
 
-CONFIG_EPILOG = "settings (also via initializationOptions, camelCase accepted):\n" + "\n".join(
-    f"  {key:<34} default {default}" for key, default, _ in describe()
-) + """
 
-environment: """ + ", ".join([*ENV_VARS, "KODAMA_CACHE_DIR"]) + "\n"
+def config_epilog() -> str:
+    """Every setting with its default, and the environment variables (``serve --help``)."""
+    from kodama.server.config import ENV_VARS, describe
+
+    return "settings (also via initializationOptions, camelCase accepted):\n" + "\n".join(
+        f"  {key:<34} default {default}" for key, default, _ in describe()
+    ) + "\n\nenvironment: " + ", ".join([*ENV_VARS, "KODAMA_CACHE_DIR"]) + "\n"
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and the README)."""
+    from kodama.server.commands import complete, definitions, finetune
+    from kodama.server.commands import eval as eval_command
+    from kodama.server.commands.common import model_flags
+    from kodama.server.version import VERSION
+
     parser = argparse.ArgumentParser(
         prog="kodama", description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -52,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
         "serve", help="run the language server (stdio by default)",
         description="Run the Kodama language server. Editors start this command and talk LSP "
                     "over its stdin/stdout.",
-        epilog=CONFIG_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=config_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     serving.add_argument("--stdio", action="store_true",
                          help="talk LSP over stdin/stdout (default)")
@@ -80,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def config_from_args(args: argparse.Namespace, errors: list[str]) -> KodamaConfig:
     """Defaults → environment → command-line flags."""
+    from kodama.server.commands import finetune
+    from kodama.server.config import KodamaConfig, from_env, merge, nest
+
     config = from_env(KodamaConfig(), errors)
     flat = {
         "model.name": getattr(args, "model", None),
@@ -105,8 +125,36 @@ def _setup_logging(level: str) -> None:
     logging.getLogger("kodama").setLevel(level.upper())
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``kodama`` console script."""
+def _run(args: argparse.Namespace, config: KodamaConfig) -> int:
+    """Run the command ``args`` names."""
+    from kodama.server import serve
+    from kodama.server.commands import complete, definitions, finetune
+    from kodama.server.commands import eval as eval_command
+
+    if args.command == "serve":
+        serve(config, load_model=not args.no_model, tcp=args.tcp)
+        return 0
+    if args.command == "complete":
+        return complete.run(args, config)
+    if args.command == "demo":
+        from kodama.server.commands.demo import run_demo
+
+        return run_demo(config)
+    if args.command == "eval":
+        return eval_command.run(args, config)
+    if args.command in definitions.COMMANDS:
+        return definitions.run(args, config)
+    if args.command == "fine-tune":
+        return finetune.run(args, config)
+    if args.command == "adapters":
+        return finetune.run_adapters(args)
+    raise AssertionError(f"unknown command {args.command!r}")  # the parser knows them all
+
+
+def _dispatch(argv: Sequence[str] | None) -> int:
+    """Parse, configure and run; errors written for the user become exit statuses."""
+    from kodama.server.version import VERSION
+
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -121,25 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for error in errors:
         print(f"kodama: configuration: {error}", file=sys.stderr)
     try:
-        if args.command == "serve":
-            serve(config, load_model=not args.no_model, tcp=args.tcp)
-            return 0
-        if args.command == "complete":
-            return complete.run(args, config)
-        if args.command == "demo":
-            from kodama.server.commands.demo import run_demo
-
-            return run_demo(config)
-        if args.command == "eval":
-            return eval_command.run(args, config)
-        if args.command in definitions.COMMANDS:
-            return definitions.run(args, config)
-        if args.command == "fine-tune":
-            return finetune.run(args, config)
-        if args.command == "adapters":
-            return finetune.run_adapters(args)
-    except KeyboardInterrupt:
-        return 130
+        return _run(args, config)
     except (OSError, ValueError) as exc:
         print(f"kodama: {exc}", file=sys.stderr)
         return 2
@@ -150,8 +180,62 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"kodama: {exc}", file=sys.stderr)
             return 1
         raise
-    parser.error(f"unknown command {args.command!r}")
-    return 2
+
+
+class _CtrlC:
+    """Notes Ctrl-C (SIGINT) while a command runs and raises KeyboardInterrupt, as Python's own
+    handler does; whatever the interrupt then turns into (a library that wraps it in its own
+    error, a server loop that swallows it), the command exits 130. Ctrl-C pressed again while
+    the command winds up (a fine-tune saving its checkpoint) is ignored. A process started with
+    SIGINT ignored keeps ignoring it."""
+
+    def __init__(self) -> None:
+        self.seen = False
+        self._previous: signal.Handlers | object | None = None
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if not self.seen:
+            self.seen = True
+            raise KeyboardInterrupt
+
+    def __enter__(self) -> _CtrlC:
+        if threading.current_thread() is threading.main_thread() \
+                and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)  # type: ignore[arg-type]
+
+
+def _leave_interrupted(as_program: bool) -> int:
+    """Exit status 130. Run as the program, the process ends here: it waits neither for
+    threads still at work (a model loading, a generation) nor lets Python turn an interrupt
+    it saw (even one caught, as here) into a death by SIGINT at exit."""
+    if as_program:
+        logging.shutdown()
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+        os._exit(EXIT_INTERRUPTED)
+    return EXIT_INTERRUPTED
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``kodama`` console script (``argv``: the arguments, by default the
+    command line's). Ctrl-C exits 130 without a traceback."""
+    with _CtrlC() as ctrl_c:
+        try:
+            code = _dispatch(argv)
+        except BaseException:
+            if not ctrl_c.seen:
+                raise
+            code = EXIT_INTERRUPTED
+        if ctrl_c.seen:
+            return _leave_interrupted(argv is None)
+    return code
 
 
 if __name__ == "__main__":

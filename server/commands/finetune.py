@@ -10,10 +10,12 @@ speaks.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import shutil
 import sys
 import typing
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +53,8 @@ def add_parsers(subparsers: Any, model_flags: Any) -> None:
             "`kodama serve` then uses it for that repository (no restart needed)."),
         epilog=("examples:\n"
                 "  kodama fine-tune . --dry-run        data statistics and time estimate\n"
+                "  kodama fine-tune . --list-files     every file read (its split) or skipped "
+                "(why)\n"
                 "  kodama fine-tune .                  train, compare, install if better\n"
                 "  kodama fine-tune . --resume         continue an interrupted run\n"
                 "  kodama adapters rollback .          go back to the previous adapter\n"
@@ -60,6 +64,15 @@ def add_parsers(subparsers: Any, model_flags: Any) -> None:
     parser.add_argument("path", type=Path, metavar="PATH", help="the repository's root folder")
     parser.add_argument("--dry-run", action="store_true",
                         help="print the data statistics and the estimated time, do not train")
+    parser.add_argument("--list-files", action="store_true",
+                        help="list every file the run would read, with its split, and every "
+                             "path it skips, with the reason, then stop (no model is loaded): "
+                             "one line per path, 'SPLIT<TAB>PATH' or 'skip<TAB>PATH<TAB>REASON' "
+                             "(a folder's path ends with '/'; tabs, line breaks and backslashes "
+                             "in paths written \\t, \\n, \\\\), sorted by path")
+    parser.add_argument("--json", action="store_true",
+                        help="with --list-files: one JSON object instead, {format, root, "
+                             "files: [{path, split} or {path, skipped}]}")
     parser.add_argument("--resume", action="store_true",
                         help="continue the last interrupted run of this repository")
     parser.add_argument("--fresh", action="store_true",
@@ -260,6 +273,35 @@ def _show_report(report: FineTuneReport, folder: Path, copy_to: Path | None) -> 
                             f"{report.repository}" if report.installed else ""))
 
 
+def _escaped(path: str) -> str:
+    """A path on one line of the listing: backslashes, tabs and line breaks escaped."""
+    return path.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace(
+        "\r", "\\r")
+
+
+def list_files(args: argparse.Namespace, config: KodamaConfig) -> int:
+    """``kodama fine-tune PATH --list-files [--json]``: what the run would read, and skip."""
+    from kodama.model.finetune.data import audit
+
+    root = Path(args.path)
+    if not root.is_dir():
+        raise ValueError(f"{root} is not a folder: kodama fine-tune needs a repository root")
+    found = audit(root, config.fine_tune)
+    if args.json:
+        print(json.dumps(found.to_json(), indent=2, ensure_ascii=False))
+    else:
+        for status, path, reason in found.rows():
+            print("\t".join([status, _escaped(path), *([reason] if reason else [])]))
+    splits = Counter(found.read.values())
+    kinds = Counter(reason.split(":", 1)[0].split(" of ", 1)[0]
+                    for reason in found.skipped.values())
+    _say(f"{found.root}: {len(found.read)} files read ("
+         + ", ".join(f"{name} {splits[name]}" for name in ("train", "validation", "test"))
+         + f"), {len(found.skipped)} paths skipped ("
+         + ", ".join(f"{kind} {count}" for kind, count in sorted(kinds.items())) + ")")
+    return 0
+
+
 def pipeline_settings(config: KodamaConfig) -> Settings:
     """What the pipeline reads of the configuration: the holes are completed with the budgets
     serving uses, the repository context's (``context.tokens``) included."""
@@ -269,6 +311,11 @@ def pipeline_settings(config: KodamaConfig) -> Settings:
 
 def run(args: argparse.Namespace, config: KodamaConfig) -> int:
     """``kodama fine-tune``; 0 when it finished (installed or not), 130 when interrupted."""
+    if args.list_files:
+        return list_files(args, config)
+    if args.json:
+        raise ValueError("--json goes with --list-files (kodama fine-tune PATH --list-files "
+                         "--json)")
     from kodama.model.finetune import pipeline
     from kodama.model.finetune.train import Interrupted
 

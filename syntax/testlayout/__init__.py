@@ -8,7 +8,9 @@ The repository half of the "Generate tests" code action; no model is involved.
 * :func:`plan_tests` decides where the tests of one symbol go and what they need: a
   :class:`TestPlan` with the test file, whether it exists, the header a new file starts with,
   the import lines, how the code under test is imported, and a one- or two-sentence style hint
-  for the prompt.
+  for the prompt.  The test file is always inside the repository, checked on the file system
+  (:func:`check_target`: no ``..`` out, no symbolic link on the way), and the planners read
+  nothing through a link.
 * :func:`merge` (the resulting text) and :func:`merge_edits` (text and edits) put generated
   test code into the new or existing test file: import lines of the generated code are hoisted
   into the file's import block and de-duplicated against the imports already there (by bound
@@ -69,11 +71,12 @@ from .common import (
     Edit,
     Framework,
     Merged,
+    OutsideRepositoryError,
     TestPlan,
     UnsupportedLanguageError,
     apply_edits,
 )
-from .detect import MAX_FILES, detect_framework
+from .detect import MAX_FILES, check_target, detect_framework
 from .merging import merge, merge_edits
 from .planning import plan_tests
 
@@ -84,9 +87,11 @@ __all__ = [
     "Edit",
     "Framework",
     "Merged",
+    "OutsideRepositoryError",
     "TestPlan",
     "UnsupportedLanguageError",
     "apply_edits",
+    "check_target",
     "detect_framework",
     "merge",
     "merge_edits",

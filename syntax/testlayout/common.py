@@ -19,6 +19,7 @@ __all__ = [
     "Edit",
     "Framework",
     "Merged",
+    "OutsideRepositoryError",
     "TestPlan",
     "UnsupportedLanguageError",
     "ancestors",
@@ -56,6 +57,10 @@ class UnsupportedLanguageError(ValueError):
             + ", ".join(SUPPORTED_LANGUAGES)
         )
         self.language = language
+
+
+class OutsideRepositoryError(ValueError):
+    """The code under test, or the test file planned for it, lies outside the repository."""
 
 
 @dataclass(frozen=True)

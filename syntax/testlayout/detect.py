@@ -6,19 +6,31 @@ virtual environments, build output and ``.gitignore``-d paths) into a :class:`Re
 whose methods are how the planners read files and ask whether paths exist.  Framework
 detection reads configuration files and a sample of the existing tests; the evidence about
 Python and JavaScript tests is shared with the planners (style hints, test placement).
+Nothing is read through a symbolic link, and :func:`source_in` and :func:`check_target` keep
+the code under test and the planned test file inside the repository.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from kodama.syntax.walk import walk
+from kodama.syntax.walk import inside, walk, within
 
-from .common import JS_LANGUAGES, Framework, ancestors, base_name, join, language_id, parent_dir
+from .common import (
+    JS_LANGUAGES,
+    Framework,
+    OutsideRepositoryError,
+    ancestors,
+    base_name,
+    join,
+    language_id,
+    parent_dir,
+)
 
 __all__ = [
     "JS_TEST_DIRS",
@@ -28,6 +40,7 @@ __all__ = [
     "PyEvidence",
     "Repository",
     "as_dict",
+    "check_target",
     "detect_framework",
     "framework_of",
     "is_py_test",
@@ -38,6 +51,7 @@ __all__ = [
     "python_evidence",
     "sample_js_tests",
     "scan",
+    "source_in",
 ]
 
 MAX_FILES = 2000
@@ -54,7 +68,8 @@ MAX_READ = 256 * 1024
 @dataclass(frozen=True)
 class Repository:
     """A bounded listing of a repository (``/``-separated paths relative to :attr:`root`) and
-    the reads the planners make in it (any path under the root, listed or not)."""
+    the reads the planners make in it (any path under the root, listed or not, that no
+    symbolic link leads to)."""
 
     root: Path
     files: tuple[str, ...]
@@ -65,24 +80,38 @@ class Repository:
         wanted = set(names)
         return [f for f in self.files if base_name(f) in wanted]
 
+    def at(self, rel: str) -> Path | None:
+        """The path of *rel* (``""``: the root) when reaching it follows no symbolic link out
+        of the repository (:func:`~kodama.syntax.walk.inside`), else None: a planner never
+        reads, nor places a test, through a link."""
+        return self.root if not rel else inside(self.root, rel)
+
     def read(self, rel: str) -> str:
         """The first :data:`MAX_READ` characters of *rel* (``""`` when it cannot be read)."""
+        path = self.at(rel)
+        if path is None:
+            return ""
         try:
-            with (self.root / rel).open(encoding="utf-8", errors="replace") as handle:
+            with path.open(encoding="utf-8", errors="replace") as handle:
                 return handle.read(MAX_READ)
         except OSError:
             return ""
 
     def is_file(self, rel: str) -> bool:
-        return (self.root / rel).is_file()
+        path = self.at(rel)
+        return path is not None and path.is_file()
 
     def is_dir(self, rel: str) -> bool:
-        return (self.root / rel).is_dir()
+        path = self.at(rel)
+        return path is not None and path.is_dir()
 
     def glob(self, rel_dir: str, pattern: str) -> list[str]:
-        """The paths in folder *rel_dir* matching *pattern*, sorted."""
-        folder = self.root / rel_dir
-        return [join(rel_dir, path.name) for path in sorted(folder.glob(pattern))]
+        """The paths in folder *rel_dir* matching *pattern*, sorted (links left out)."""
+        folder = self.at(rel_dir)
+        if folder is None:
+            return []
+        return [join(rel_dir, path.name) for path in sorted(folder.glob(pattern))
+                if not path.is_symlink()]
 
     def nearest(self, source_dir: str, name: str) -> str | None:
         """The nearest file called *name* in *source_dir* or a folder above it."""
@@ -104,6 +133,32 @@ def scan(root: Path) -> Repository:
         if len(files) >= MAX_FILES:
             break
     return Repository(root, tuple(files), frozenset(dirs))
+
+
+def source_in(root: Path, source: Path) -> str:
+    """The repository-relative path of the absolute *source*; raises
+    :class:`~kodama.syntax.testlayout.OutsideRepositoryError` when it is not inside *root* as
+    the walk sees it (:func:`~kodama.syntax.walk.within`: no ``..`` out, no link on the way)."""
+    rel = within(root, source)
+    if rel is None:
+        raise OutsideRepositoryError(
+            f"{source} is not inside the repository {root} (or is reached through a symbolic "
+            "link): tests are only generated for the repository's own files")
+    return rel
+
+
+def check_target(root: Path, path: Path) -> None:
+    """Raise :class:`~kodama.syntax.testlayout.OutsideRepositoryError` unless writing the test
+    file *path* stays inside *root*, checked on the file system as it is now: no ``..`` out,
+    no symbolic link as the file or as any folder on the way
+    (:func:`~kodama.syntax.walk.within`), and, when it exists, a regular file."""
+    if within(root, path) is None:
+        raise OutsideRepositoryError(
+            f"the test file {path} would be outside the repository {root} (a symbolic link "
+            "on the way leads out of it); nothing was written")
+    if os.path.lexists(path) and not path.is_file():
+        raise OutsideRepositoryError(
+            f"the test file {path} exists but is not a regular file; nothing was written")
 
 
 def package_json(repo: Repository, rel: str) -> dict[str, object]:

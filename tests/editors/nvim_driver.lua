@@ -182,6 +182,76 @@ local function completion_menu(kodama, bufnr)
   end)
 end
 
+--- Record every completion request `client` sends and its answer in results.requests:
+--- { method, state (the model's when asked), items (how many came back) }.
+local function record_requests(kodama, client, bufnr)
+  results.requests = {}
+  local request = client.request
+  client.request = function(self, method, params, handler, ...)
+    if method ~= "textDocument/inlineCompletion" and method ~= "textDocument/completion" then
+      return request(self, method, params, handler, ...)
+    end
+    local seen = { method = method, state = (kodama.state(bufnr) or {}).state or "starting" }
+    table.insert(results.requests, seen)
+    return request(self, method, params, function(err, result, ...)
+      local items = type(result) == "table" and (result.items or result) or {}
+      seen.items = #items
+      return handler(err, result, ...)
+    end, ...)
+  end
+end
+
+--- Insert mode entered while the model loads (the gated server waits for spec.gate): what is
+--- asked then is answered empty; once the server reports ready the plugin asks again at the
+--- cursor by itself, and the suggestion shows with no keystroke (ghost text on 0.12, the
+--- completion menu on 0.10 / 0.11).
+local function suggestion_once_ready(kodama, client, bufnr)
+  wait_for("model loading", 60000, function()
+    return (kodama.state(bufnr) or {}).state == "loading"
+  end)
+  record_requests(kodama, client, bufnr)
+  local menu = spec.simulate ~= nil
+  local row = find_line(bufnr, menu and "    total =" or "    total = ")
+  vim.api.nvim_win_set_cursor(0, { row, 0 })
+  feed("A")
+  wait_for("insert mode", 5000, function()
+    return vim.api.nvim_get_mode().mode == "i"
+  end)
+  if menu then
+    feed(spec.simulate == "0.11" and " " or (" " .. kodama.config.keymaps.trigger))
+  end
+  wait_for("a request answered while loading", 30000, function()
+    local first = results.requests[1]
+    return first and first.items ~= nil
+  end)
+  sleep(300)
+  results.line_before = lines(bufnr)[row]
+  results.shown_while_loading = ghost_text(bufnr) ~= nil
+    or #vim.fn.complete_info({ "items" }).items > 0
+  results.requests_while_loading = #results.requests
+  results.mode_while_loading = vim.api.nvim_get_mode().mode
+  -- From here on the driver types nothing: the suggestion must come by itself.
+  vim.fn.writefile({}, spec.gate)
+  wait_for("model ready", 120000, function()
+    return (kodama.state(bufnr) or {}).state == "ready"
+  end)
+  if menu then
+    local items = wait_for("the completion menu once ready", 30000, function()
+      local info = vim.fn.complete_info({ "items", "pum_visible" })
+      return #info.items > 0 and info.items
+    end)
+    results.menu_words = vim.tbl_map(function(item) return item.word end, items)
+  else
+    results.ghost = wait_for("ghost text once ready", 30000, function()
+      local mark = ghost_text(bufnr)
+      return mark and mark.text ~= "" and mark
+    end)
+  end
+  results.mode_once_ready = vim.api.nvim_get_mode().mode
+  results.line_once_ready = lines(bufnr)[row]
+  feed("<Esc>")
+end
+
 local function main()
   vim.opt.runtimepath:prepend(spec.plugin)
   vim.o.swapfile = false
@@ -198,6 +268,11 @@ local function main()
     return kodama.clients(bufnr)[1]
   end)
   results.root_dir = client.config.root_dir
+  if spec.gate then
+    suggestion_once_ready(kodama, client, bufnr)
+    results.ok = true
+    return
+  end
   if spec.expect_error then
     -- A model that cannot load: the user is told (vim.notify), the statusline and
     -- :checkhealth kodama say so.

@@ -26,6 +26,7 @@ from kodama.syntax.analysis import parses
 ROOT = Path(__file__).resolve().parents[2]
 PLUGIN = ROOT / "editors" / "nvim"
 DRIVER = Path(__file__).with_name("nvim_driver.lua")
+GATED_SERVER = Path(__file__).with_name("gated_server.py")
 
 
 def repository(root: Path, text: str) -> Path:
@@ -40,16 +41,20 @@ def repository(root: Path, text: str) -> Path:
 
 
 def run_driver(nvim: Path, tmp_path: Path, model: Path, env: dict[str, str],
-               simulate: str | None = None, expect_error: bool = False) -> dict[str, Any]:
+               simulate: str | None = None, expect_error: bool = False,
+               gate: Path | None = None) -> dict[str, Any]:
     """Run nvim_driver.lua in headless Neovim (as Neovim ``simulate`` would run the plugin,
-    when given); the results it wrote."""
+    when given; with a ``gate``, on a server whose model loads only once that file exists);
+    the results it wrote."""
     text = GEOMETRY if simulate is None else GEOMETRY.replace("    total = \n", "    total =\n")
     source = repository(tmp_path / "repo", text)
+    server = ([str(GATED_SERVER), str(gate)] if gate else ["-m", "kodama.server"])
     spec = {
         "simulate": simulate,
         "expect_error": expect_error,
+        "gate": str(gate) if gate else None,
         "plugin": str(PLUGIN),
-        "cmd": [sys.executable, "-m", "kodama.server", "serve", "--model", str(model)],
+        "cmd": [sys.executable, *server, "serve", "--model", str(model)],
         "file": str(source),
         "results": str(tmp_path / "results.json"),
         "settings": {"completion": {"debounceMs": 10}, "tasks": {"hoverWaitMs": 120000}},
@@ -166,6 +171,35 @@ def test_plugin_falls_back_to_the_completion_menu(
     health = "\n".join(r["health_lines"])
     assert "no vim.lsp.inline_completion" in health and "Upgrade to Neovim 0.12+" in health
     assert "model ready" in health and "ERROR" not in health, health
+
+
+@pytest.mark.parametrize("simulate", [None, "0.11", "0.10"])
+def test_a_suggestion_comes_by_itself_once_the_model_is_ready(
+    nvim_binary: Path, tmp_path: Path, identifier_model_dir: Path,
+    editor_server_env: dict[str, str], simulate: str | None,
+) -> None:
+    """Insert mode entered (and, on 0.10 / 0.11, the menu asked for) while the model loads: that
+    request is answered empty. When the server reports ready, the plugin asks again at the
+    cursor by itself: with no keystroke, the ghost text (0.12) or the completion menu (0.10 /
+    0.11) shows Kodama's suggestion."""
+    r = run_driver(nvim_binary, tmp_path, identifier_model_dir, editor_server_env, simulate,
+                   gate=tmp_path / "load-now")
+    method = "textDocument/completion" if simulate else "textDocument/inlineCompletion"
+    asked = [q for q in r["requests"] if q["method"] == method]
+    loading = asked[:r["requests_while_loading"]]
+    assert loading and all(q["state"] == "loading" and q["items"] == 0 for q in loading), asked
+    assert not r["shown_while_loading"], r
+    again = asked[r["requests_while_loading"]:]
+    assert again and again[-1]["state"] == "ready" and again[-1]["items"] > 0, asked
+    assert r["mode_once_ready"].startswith("i"), r  # still typing: "ic" with the menu open
+    if simulate:
+        words = r["menu_words"]
+        assert words and all(set(w) <= set("xy") for w in words), words
+        # The menu shows the first item in the line (completeopt without noinsert).
+        assert r["line_once_ready"] in (r["line_before"], r["line_before"] + words[0]), r
+    else:
+        assert set(r["ghost"]["text"]) <= set("xy") and r["ghost"]["text"], r["ghost"]
+        assert r["line_once_ready"] == r["line_before"], r
 
 
 def test_packadd_install_and_checkhealth_with_kodama_missing(

@@ -11,6 +11,8 @@ fresh code-server, configures it in the workspace settings and drives the real U
   explanation, the Generate docstring code action (Ctrl+.) inserts a docstring, Kodama: Explain
   opens the explanation in a panel, and Kodama: Fine-tune This Repository runs in a terminal
   (status bar: fine-tuning) until Ctrl+C there interrupts the training;
+- typing while the model loads (``gated_server.py`` holds the loading back): no ghost text;
+  once the server reports ready, the ghost text comes with no further keystroke;
 - with ``kodama.serverPath`` pointing nowhere: an error notification that names the setting with
   its fix buttons, "Kodama: error" in the status bar, and clicking it shows the output.
 
@@ -44,6 +46,7 @@ ROOT = Path(__file__).resolve().parents[2]
 EXTENSION = ROOT / "editors" / "vscode"
 DRIVER = EXTENSION / "test" / "drive-code-server.mjs"
 ARTIFACTS = Path(__file__).with_name("artifacts") / "vscode"
+GATED_SERVER = Path(__file__).with_name("gated_server.py")
 
 
 class VSCodeTools(Protocol):
@@ -318,6 +321,28 @@ def test_code_server_ghost_text_hover_docstring_and_fine_tune(
         "docstring.png", "explain-command.png", "fine-tuning.png", "fine-tune-stopped.png"], names
     for shot in map(Path, result["screenshots"]):
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
+
+
+def test_code_server_ghost_text_once_the_model_is_ready(
+    vscode_tools: VSCodeTools, identifier_model_dir: Path, tmp_path: Path
+) -> None:
+    """Typing while the model loads gets no ghost text (the server answers empty); when the
+    server reports ready, the extension asks again at the cursor by itself and the ghost text
+    shows with no further keystroke."""
+    workspace = tmp_path / "project"
+    workspace.mkdir()
+    (workspace / "app.py").write_text(SOURCE)
+    gate = tmp_path / "load-now"
+    server = tmp_path / "kodama-gated"
+    server.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{GATED_SERVER}" "{gate}" "$@"\n')
+    server.chmod(0o755)
+    settings = {"kodama.serverPath": str(server), "kodama.model": str(identifier_model_dir)}
+    result, context = drive(vscode_tools, tmp_path, workspace, settings, "app.py",
+                            _shots("reask"), "reask", {"GATE_FILE": str(gate)})
+    assert "Kodama: loading" in result["statusWhileTyping"], context
+    assert not result["ghostWhileLoading"].strip(), context
+    assert "Kodama: ready" in result["statusReady"], context
+    assert re.fullmatch(r"[xy]+", result["ghost"].strip()), context
 
 
 def test_code_server_server_not_found_then_fixed(

@@ -16,12 +16,13 @@ from kodama.server.protocol import STATUS_NOTIFICATION, status_from
 
 async def start_client(
     model: str | None, spec: str, env: dict[str, str], options: dict[str, Any] | None = None,
-    root: Path | None = None,
+    root: Path | None = None, wrapper: tuple[str, ...] = (),
 ) -> LanguageClient:
     """Start a server, initialise it as ``spec`` would, and wait until its model is settled.
 
-    ``root`` is the workspace folder (default: the current directory)."""
-    command = [sys.executable, "-m", "kodama.server", "serve", "--log-level", "debug"]
+    ``root`` is the workspace folder (default: the current directory); ``wrapper`` runs the
+    server through another command (``("unshare", "-rn")``)."""
+    command = [*wrapper, sys.executable, "-m", "kodama.server", "serve", "--log-level", "debug"]
     command += ["--model", model] if model else ["--no-model"]
     config = ClientServerConfig(server_command=command, server_env={**os.environ, **env})
     client = await config.start()

@@ -86,7 +86,9 @@ def test_complete_command_prints_json(default_model_dir: Path, tmp_path: Path) -
         capture_output=True, text=True, timeout=600, check=True,
     )
     result = json.loads(out.stdout)
-    assert result["mode"] == "single" and "fibonacci(n - 1)" in result["completion"], result
+    # The model writes the recursion; its spacing (``n - 1`` or ``n-1``) is its own choice.
+    assert result["mode"] == "single", result
+    assert "fibonacci(n-1)" in result["completion"].replace(" ", ""), result
 
 
 def test_docstring_command_documents_every_parameter(default_model_dir: Path,

@@ -131,12 +131,8 @@ async function start(): Promise<void> {
     transport: TransportKind.stdio,
     options: { cwd, env: { ...process.env } },
   };
-  const selector = languages(config).flatMap((language) => [
-    { scheme: "file", language },
-    { scheme: "untitled", language },
-  ]);
   const clientOptions: LanguageClientOptions = {
-    documentSelector: selector,
+    documentSelector: documentSelector(config),
     outputChannel: output,
     revealOutputChannelOn: 4, // RevealOutputChannelOn.Never: the status bar shows errors
     stdioOptions: { stdout: (input) => forwardLog(input, "info"), stderr: (input) => forwardLog(input, "warn") },
@@ -166,7 +162,9 @@ async function start(): Promise<void> {
   });
   created.onNotification(STATUS_NOTIFICATION, (params: StatusParams) => {
     log(`status: ${params.state}: ${params.message}`);
+    const wasReady = status.getState().state === "ready";
     status.setState(params.state, params.message, params.model);
+    if (params.state === "ready" && !wasReady && client === created) reaskAtCursor();
   });
   try {
     await created.start();
@@ -180,6 +178,26 @@ async function start(): Promise<void> {
   // cancel button, and the status bar knows when the server is busy.
   created.onRequest(WorkDoneProgressCreateRequest.type, (params) => trackProgress(created, params.token));
   if (status.getState().state === "starting") status.setState("loading", "loading the model");
+}
+
+/** The documents Kodama serves: the languages of kodama.languages, on disk or untitled. */
+function documentSelector(
+  config: vscode.WorkspaceConfiguration,
+): { scheme: string; language: string }[] {
+  return languages(config).flatMap((language) => [
+    { scheme: "file", language },
+    { scheme: "untitled", language },
+  ]);
+}
+
+/** The model just became ready: what the editor asked while it loaded got an empty answer, so
+ * ask again for the ghost text at the cursor when the active editor shows a Kodama document. */
+function reaskAtCursor(): void {
+  const editor = vscode.window.activeTextEditor;
+  const selector = documentSelector(vscode.workspace.getConfiguration("kodama"));
+  if (!editor || vscode.languages.match(selector, editor.document) === 0) return;
+  log("model ready: asking again for the ghost text at the cursor");
+  void vscode.commands.executeCommand("editor.action.inlineSuggest.trigger");
 }
 
 const SERVER_LOG_LINE = /^\d{4}-\d\d-\d\d [\d:,.]+ (DEBUG|INFO|WARNING|ERROR|CRITICAL) (.*)$/;

@@ -4,6 +4,8 @@
 // Usage: node drive-code-server.mjs URL FILE_NAME SHOTS_DIR [MODE]
 //   MODE "full" (default): ready, ghost text + Tab, hover, docstring action, Explain, fine-tune
 //   MODE "not-found": the server cannot be found: the error notification and status bar click
+//   MODE "reask": type while the model loads (the server waits for GATE_FILE to load it), then
+//     create GATE_FILE and, typing nothing more, wait for the ghost text once the model is ready
 //   env PLAYWRIGHT_DIR: the folder whose node_modules holds playwright-core
 //   env CHROMIUM: the browser (default /usr/bin/chromium)
 //   env SETTINGS_FILE, FIXED_SETTINGS (not-found mode): rewrite the workspace settings with these
@@ -39,6 +41,14 @@ async function statusText(page) {
       .map((e) => e.getAttribute("aria-label") || e.textContent || "")
       .filter((t) => t.includes("Kodama"))
       .join(" | "),
+  );
+}
+
+async function ghostText(page) {
+  return page.evaluate(() =>
+    [...document.querySelectorAll(".ghost-text-decoration, .ghost-text")]
+      .map((e) => e.textContent || "")
+      .join(""),
   );
 }
 
@@ -151,6 +161,36 @@ async function notFound(page) {
   result.ok = true;
 }
 
+/** Typing while the model loads gets no ghost text; once the server reports ready the extension
+ * asks again by itself: the ghost text shows with no further keystroke. */
+async function reask(page) {
+  step("wait for Kodama: loading in the status bar");
+  result.statusLoading = await waitFor(page, "the status bar to say Kodama: loading", async () => {
+    const text = await statusText(page);
+    return text.includes("Kodama: loading") ? text : undefined;
+  });
+  step("type while the model loads");
+  await page.locator(".editor-instance .monaco-editor .view-lines").first().click();
+  await page.keyboard.press("Control+End");
+  await page.keyboard.type("return ", { delay: 40 });
+  await page.waitForTimeout(2000); // the inline completion request is asked and answered (empty)
+  result.ghostWhileLoading = await ghostText(page);
+  result.statusWhileTyping = await statusText(page);
+  await shot(page, "typed-while-loading");
+  step("let the model load; type nothing more");
+  fs.writeFileSync(process.env.GATE_FILE, "");
+  result.statusReady = await waitFor(page, "the status bar to say Kodama: ready", async () => {
+    const text = await statusText(page);
+    return text.includes("Kodama: ready") ? text : undefined;
+  });
+  result.ghost = await waitFor(page, "ghost text once the model is ready", async () => {
+    const text = await ghostText(page);
+    return text.trim() ? text : undefined;
+  }, 30000);
+  await shot(page, "ghost-text-once-ready");
+  result.ok = true;
+}
+
 /** Every distinct Kodama status bar text, sampled every 100 ms. */
 function sampleStatus(page) {
   const seen = [];
@@ -192,6 +232,10 @@ async function main() {
       await notFound(page);
       return;
     }
+    if (mode === "reask") {
+      await reask(page);
+      return;
+    }
 
     step("wait for Kodama: ready in the status bar");
     result.statusStarting = await statusText(page);
@@ -207,11 +251,7 @@ async function main() {
     await page.keyboard.press("Control+End");
     await page.keyboard.type("return ", { delay: 40 });
     result.ghost = await waitFor(page, "ghost text", async () => {
-      const text = await page.evaluate(() =>
-        [...document.querySelectorAll(".ghost-text-decoration, .ghost-text")]
-          .map((e) => e.textContent || "")
-          .join(""),
-      );
+      const text = await ghostText(page);
       return text.trim() ? text : undefined;
     }, 60000);
     await shot(page, "ghost-text");

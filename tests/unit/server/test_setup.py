@@ -5,8 +5,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from kodama.server.config import CompletionConfig, ContextConfig
-from kodama.server.setup import RepositoryView, path_of_uri, project_root, settings_from
+from kodama.server.setup import (
+    OutsideWorkspaceError,
+    RepositoryView,
+    path_of_uri,
+    project_root,
+    settings_from,
+    workspace_file,
+)
 from kodama.syntax.document import SyntaxDocument
 from kodama.syntax.languages import detect
 
@@ -76,3 +85,50 @@ def test_the_definition_at_a_position(tmp_path: Path) -> None:
     found = view.definition_at(doc, SHAPES.index("return"))
     assert found is not None and found.name == "make_square" and found.path == "shapes.py"
     assert view.definition_at(document(app), 0) is None
+
+
+def test_uris_are_normalised_and_only_name_files_of_this_machine(tmp_path: Path) -> None:
+    base = tmp_path.as_uri()
+    assert path_of_uri(base + "/ws/pkg/../../outside/x.py") == tmp_path / "outside" / "x.py"
+    assert path_of_uri(base + "/ws/./a%20b.py") == tmp_path / "ws" / "a b.py"
+    assert path_of_uri("file://localhost" + tmp_path.as_posix() + "/a.py") == tmp_path / "a.py"
+    assert path_of_uri("file://evil.example/etc/passwd") is None, "a file on another host"
+    assert path_of_uri(base + "/a%00.py") is None, "no file has a NUL in its name"
+    assert path_of_uri("file:relative/a.py") is None
+
+
+def linked_workspace(tmp_path: Path) -> tuple[Path, Path]:
+    """``ws/`` (``app.py``, and ``linked`` pointing at ``outside/``) beside ``outside/``."""
+    ws, outside = tmp_path / "ws", tmp_path / "outside"
+    ws.mkdir()
+    outside.mkdir()
+    (ws / "app.py").write_text(APP)
+    (outside / "secret.py").write_text("TOKEN = 'x'\n")
+    (ws / "linked").symlink_to(outside)
+    return ws.resolve(), outside.resolve()
+
+
+def test_a_workspace_file_is_inside_a_root_without_links_or_dot_segments(tmp_path: Path) -> None:
+    ws, outside = linked_workspace(tmp_path)
+    found = workspace_file([tmp_path / "other", ws], (ws / "app.py").as_uri())
+    assert (found.root, found.rel, found.path) == (ws, "app.py", ws / "app.py")
+    for uri in ((ws / "linked" / "secret.py").as_uri(), (outside / "secret.py").as_uri(),
+                ws.as_uri() + "/../outside/secret.py", "untitled:Untitled-1"):
+        with pytest.raises(OutsideWorkspaceError, match=r"outside the workspace|not a file"):
+            workspace_file([ws], uri)
+
+
+def test_without_roots_a_file_belongs_to_its_own_project(tmp_path: Path) -> None:
+    ws, _ = linked_workspace(tmp_path)
+    (ws / "pyproject.toml").write_text("")
+    found = workspace_file([], (ws / "app.py").as_uri())
+    assert (found.root, found.rel) == (ws, "app.py")
+
+
+def test_a_document_reached_through_a_link_is_outside_the_view(tmp_path: Path) -> None:
+    ws, _ = linked_workspace(tmp_path)
+    view = RepositoryView(ws)
+    linked = SyntaxDocument((ws / "linked" / "secret.py").as_uri(), "x = 1\n",
+                            detect("secret.py"), 0)
+    assert view.relative(linked.uri) is None and view.path_for(linked) == "secret.py"
+    assert view.relative(ws.as_uri() + "/sub/../app.py") == "app.py"

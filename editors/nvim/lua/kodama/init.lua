@@ -155,6 +155,44 @@ local function on_show_message(err, result, ctx, config)
   return vim.lsp.handlers["window/showMessage"](err, result, ctx, config)
 end
 
+--- Neovim < 0.12: open the completion menu with Kodama's suggestion (vim.lsp.completion.get()
+--- on 0.11); returns the keys that do it where that API is missing (0.10: the omnifunc).
+local function open_menu()
+  if type(vim.lsp.completion) == "table" and vim.lsp.completion.get then
+    vim.lsp.completion.get()
+    return ""
+  end
+  return "<C-x><C-o>"
+end
+
+--- The model just became ready: ask again at the cursor of the current buffer when it is in
+--- insert mode and served by this client (what was asked while loading got an empty answer).
+--- 0.12+: the inline completion's own refresh (its CursorMovedI autocommand for the buffer);
+--- 0.10/0.11: the completion-menu fallback.
+local function reask_at_cursor(client_id)
+  local bufnr = vim.api.nvim_get_current_buf()
+  local insert = vim.api.nvim_get_mode().mode:sub(1, 1) == "i"  -- "ic", "ix": a menu is open
+  if not insert or not vim.lsp.buf_is_attached(bufnr, client_id) then
+    return
+  end
+  if M.inline_supported() then
+    if M.config.inline and vim.lsp.inline_completion.is_enabled({ bufnr = bufnr }) then
+      local ok, own = pcall(vim.api.nvim_get_autocmds,
+        { group = "nvim.lsp.inline_completion:" .. bufnr, event = "CursorMovedI" })
+      vim.api.nvim_exec_autocmds("CursorMovedI", {
+        group = (ok and #own > 0) and ("nvim.lsp.inline_completion:" .. bufnr) or nil,
+        buffer = bufnr,
+        modeline = false,
+      })
+    end
+  elseif M.config.completion_menu and vim.fn.pumvisible() == 0 then
+    local keys = open_menu()
+    if keys ~= "" then
+      vim.api.nvim_feedkeys(vim.keycode(keys), "n", false)
+    end
+  end
+end
+
 --- Handler of the `kodama/status` notification.
 local function on_status(_, params, ctx)
   if type(params) ~= "table" then
@@ -173,8 +211,11 @@ local function on_status(_, params, ctx)
       M._error_shown[ctx.client_id] = message
       notify(message, vim.log.levels.ERROR)
     end
-  elseif params.state == "ready" and M.config.notify and previous and previous.state ~= "ready" then
-    notify("Kodama: model ready (" .. (params.model or "?") .. ")")
+  elseif params.state == "ready" and not (previous and previous.state == "ready") then
+    if M.config.notify and previous then
+      notify("Kodama: model ready (" .. (params.model or "?") .. ")")
+    end
+    vim.schedule(function() reask_at_cursor(ctx.client_id) end)
   end
   emit_user_event()
 end
@@ -425,13 +466,7 @@ local function set_keymaps(bufnr)
     end, "Kodama: previous suggestion")
   end
   if not (M.inline_supported() and M.config.inline) and M.config.completion_menu then
-    map("i", keys.trigger, function()
-      if type(vim.lsp.completion) == "table" and vim.lsp.completion.get then
-        vim.lsp.completion.get()
-        return ""
-      end
-      return "<C-x><C-o>"
-    end, "Kodama: show the suggestion in the completion menu", true)
+    map("i", keys.trigger, open_menu, "Kodama: show the suggestion in the completion menu", true)
   end
   map("n", keys.explain, M.explain, "Kodama: explain")
   map("n", keys.docstring, M.docstring, "Kodama: generate docstring")

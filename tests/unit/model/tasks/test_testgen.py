@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,19 @@ def test_python_the_compiler_rejects_is_not_written(tmp_path: Path) -> None:
     assert parses("python", answer), "tree-sitter alone accepts this indentation"
     result = testgen.finish(request, answer)
     assert "test_sum" in result.text and "test_bad" not in result.text
+
+
+def test_a_link_made_out_of_the_repository_while_the_model_wrote_is_refused(
+        tmp_path: Path) -> None:
+    repo_root = tmp_path / "repo"
+    repo_root.mkdir()
+    subject, source = repo(repo_root)
+    request = testgen.prepare(subject, repo_root, source, open_text=lambda _p: None)
+    assert request.plan.path == repo_root / "tests" / "test_cart.py"
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    shutil.rmtree(repo_root / "tests")
+    (repo_root / "tests").symlink_to(outside)  # the tests folder now leads out
+    with pytest.raises(TaskError, match=r"outside the repository.*nothing was written"):
+        testgen.finish(request, "def test_sum():\n    assert Cart().total([2]) == 2\n")
+    assert list(outside.iterdir()) == []
