@@ -24,6 +24,7 @@ from typing import Any
 import torch
 
 from kodama.model.config import FineTuneConfig
+from kodama.model.finetune.durable_files import first_link
 
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
 """Torch's pickle formats: adapter weights in one of them are refused, never loaded."""
@@ -55,12 +56,13 @@ def check_adapter(folder: Path) -> None:
 
     if not folder.is_dir():
         raise UnsafeAdapter(folder, "it is not a folder")
-    for dirpath, dirnames, filenames in os.walk(folder):
-        for name in (*dirnames, *filenames):
+    link = first_link(folder)
+    if link is not None:
+        raise UnsafeAdapter(folder, f"{link} is a link to {os.readlink(link)}; an "
+                                    "adapter folder must hold its own files")
+    for dirpath, _dirnames, filenames in os.walk(folder):
+        for name in filenames:
             entry = Path(dirpath) / name
-            if entry.is_symlink():
-                raise UnsafeAdapter(folder, f"{entry} is a link to {os.readlink(entry)}; an "
-                                            "adapter folder must hold its own files")
             if entry.suffix.lower() in PICKLE_SUFFIXES and entry.stem in WEIGHT_STEMS:
                 raise UnsafeAdapter(folder, f"{entry.name} is a pickle, which can run code "
                                             "when loaded: Kodama loads adapters from "

@@ -267,3 +267,14 @@ def replace_json(path: Path, data: Any) -> None:
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
+
+
+def first_link(folder: Path) -> Path | None:
+    """The first symbolic link anywhere below ``folder`` (a file or a folder), or None: a folder
+    Kodama wrote holds its own files, and nothing is read from elsewhere through it."""
+    for dirpath, dirnames, filenames in os.walk(folder):
+        for name in (*dirnames, *filenames):
+            entry = Path(dirpath) / name
+            if entry.is_symlink():
+                return entry
+    return None

@@ -31,6 +31,7 @@ from kodama.model.evaluation import (
 )
 from kodama.model.finetune import data as fdata
 from kodama.model.finetune.dataset import DATASET_FILE, OutdatedRunFolder, has_dataset
+from kodama.model.finetune.durable_files import first_link
 from kodama.model.finetune.store import AdapterStore, Installed, repo_key
 from kodama.model.loader import LoadedModel
 from kodama.model.types import ProgressFn
@@ -217,12 +218,10 @@ def complete_holes(run: Run, loaded: LoadedModel,
 def check_run_folder(folder: Path) -> None:
     """Refuse a run folder holding a symbolic link (:class:`DamagedRunFolder`): everything in
     it is Kodama's own, and nothing is read from elsewhere through it."""
-    for dirpath, dirnames, filenames in os.walk(folder):
-        for name in (*dirnames, *filenames):
-            entry = Path(dirpath) / name
-            if entry.is_symlink():
-                raise DamagedRunFolder(folder, f"{entry} is a link to {os.readlink(entry)}, "
-                                               "not a file Kodama wrote")
+    link = first_link(folder)
+    if link is not None:
+        raise DamagedRunFolder(folder, f"{link} is a link to {os.readlink(link)}, "
+                                       "not a file Kodama wrote")
 
 
 @contextmanager
