@@ -6,9 +6,13 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-from typing import Any
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any, BinaryIO
 
 from lsprotocol import types
+from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
 
 from kodama.server import (
@@ -28,7 +32,7 @@ from kodama.server.scheduler import Scheduler
 from kodama.server.setup import convention_of
 from kodama.server.typeahead import TypeAhead
 from kodama.server.version import VERSION
-from kodama.server.wire import KodamaWireProtocol
+from kodama.server.wire import CHUNK_BYTES, KodamaWireProtocol, serve
 from kodama.server.work_done_progress import WorkDoneProgress
 from kodama.server.workspace import LiveWorkspaceIndex
 
@@ -37,6 +41,8 @@ log = logging.getLogger(__name__)
 
 class KodamaServer(LanguageServer):
     """pygls server holding Kodama's state; features live in their own modules."""
+
+    protocol: KodamaWireProtocol
 
     def __init__(self, config: KodamaConfig, *, load_model: bool = True) -> None:
         """A server with ``config`` (initializationOptions may still change it)."""
@@ -56,6 +62,50 @@ class KodamaServer(LanguageServer):
         """The workspace's index and the snippets it gives (``workspace`` is pygls's)."""
         self.explanations = Explanations(self)
         self._convention: str | None = None
+
+    def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
+        """Serve over stdin/stdout (as pygls does, with Kodama's frame reader: see ``wire``)."""
+        source = stdin or sys.stdin.buffer
+        read_some: Callable[[int], bytes] = getattr(source, "read1", source.read)
+        self._stop_event = stop = threading.Event()
+        self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+
+        async def read() -> bytes:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self.thread_pool, read_some, CHUNK_BYTES)
+
+        status: int | str | None = None
+        try:
+            asyncio.run(serve(self.protocol, read, stop))
+        except BrokenPipeError:
+            log.error("the connection to the client is lost: shutting down")
+        except SystemExit as exit_:  # ``exit``: 1 when no ``shutdown`` came first (LSP)
+            status = exit_.code
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.shutdown()  # type: ignore[no-untyped-call]  # pygls: unannotated
+        if status:
+            raise SystemExit(status)
+
+    def start_tcp(self, host: str, port: int) -> None:
+        """Serve one client at a time on ``host:port`` (as pygls does, with Kodama's frame
+        reader)."""
+        self._stop_event = stop = threading.Event()
+
+        async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            self.protocol.set_writer(writer)
+            await serve(self.protocol, lambda: reader.read(CHUNK_BYTES), stop)
+            self.shutdown()  # type: ignore[no-untyped-call]  # pygls: unannotated
+
+        async def listen() -> None:
+            self._server = await asyncio.start_server(connection, host, port)
+            log.info("serving on %s:%s", host, port)
+            async with self._server:
+                await self._server.serve_forever()
+
+        with contextlib.suppress(asyncio.CancelledError):
+            asyncio.run(listen())
 
     def _forget_cache(self, uri: str) -> None:
         if self.model.engine is not None:
