@@ -80,6 +80,48 @@ RANGE = st.fixed_dictionaries({"start": POSITION, "end": POSITION})
 VERSION = weighted((6, st.integers(0, 20)), (1, st.integers(-2**40, 2**40)))
 
 
+class Lazy:
+    """A value built only when it is sent, so that Hypothesis can print the case it is in."""
+
+    def build(self) -> Any:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Deep(Lazy):
+    """A value nested ``depth`` levels deep."""
+
+    depth: int
+
+    def build(self) -> Any:
+        value: Any = "bottom"
+        for level in range(self.depth):
+            value = [value] if level % 2 else {"a": value}
+        return value
+
+
+@dataclass(frozen=True)
+class Huge(Lazy):
+    """A text of ``size`` characters made of ``unit``."""
+
+    unit: str
+    size: int
+
+    def build(self) -> str:
+        return self.unit * (self.size // len(self.unit))
+
+
+def built(value: Any) -> Any:
+    """``value`` with its :class:`Lazy` parts built."""
+    if isinstance(value, Lazy):
+        return value.build()
+    if isinstance(value, dict):
+        return {key: built(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [built(item) for item in value]
+    return value
+
+
 @dataclass
 class Workspace:
     """The folders a fuzzed server may touch (and must not write to)."""
@@ -145,11 +187,11 @@ class Workspace:
         return problems
 
 
-def texts() -> SearchStrategy[str]:
+def texts() -> SearchStrategy[str | Huge]:
     code = st.sampled_from([GEOMETRY, APP_JS, SENTINEL, "", "\n" * 50, "def f(:\n  return ]",
                             "x = '\ud800'\n", "a\0b\0\n\r\n\r", "\t" * 10 + "é" * 10])
-    huge = st.sampled_from(["x = 1\n" * 200_000, "a" * 1_000_000,
-                            bytes(range(256)).decode("latin-1") * 2_000])
+    huge = st.sampled_from([Huge("x = 1\n", 1_200_000), Huge("a", 1_000_000),
+                            Huge(bytes(range(256)).decode("latin-1"), 512_000)])
     return weighted((6, code), (4, ANY_TEXT), (1, huge))
 
 
@@ -230,7 +272,7 @@ def mutated(draw: st.DrawFn, message: dict[str, Any]) -> dict[str, Any]:
         if isinstance(container, dict) and draw(st.booleans()):
             del container[key]
         else:
-            value = draw(weighted((6, JSON), (1, st.sampled_from([10, 100, 800]).map(_deep))))
+            value = draw(weighted((6, JSON), (1, st.sampled_from([10, 100, 800]).map(Deep))))
             container[key] = value
     return message
 
@@ -241,13 +283,6 @@ def _members(value: Any) -> Iterator[tuple[Any, Any]]:
         yield value, key
         if isinstance(item, dict | list) and item:
             yield from _members(item)
-
-
-def _deep(depth: int) -> Any:
-    value: Any = "bottom"
-    for level in range(depth):
-        value = [value] if level % 2 else {"a": value}
-    return value
 
 
 @st.composite
@@ -396,7 +431,7 @@ class Target:
         kind = action[0]
         if kind == "send":
             _, message, request = action
-            message = dict(message)
+            message = built(message)
             if request and "id" not in message:
                 message["id"] = server.new_id()
             if "id" in message and "method" in message and _valid_id(message["id"]) and (

@@ -1,7 +1,8 @@
-"""The wire under hostile or broken clients, as raw bytes to ``kodama serve``: oversized and
-lying frames, garbage, bad encodings, nested look-alike requests, malformed answers to the
-server's own requests, and the requests around ``shutdown``. After each, the server still
-answers a well-formed request."""
+"""The wire under hostile or broken clients, as raw bytes to ``kodama serve`` (stdio, and TCP
+once): oversized and lying frames, garbage, bad encodings, bad ids, notifications sent with an
+id, nested look-alike requests, a second ``initialize``; malformed, forged or cancelling answers
+to the server's own ``workspace/applyEdit``; ``shutdown`` and ``exit`` while a command waits.
+After each, the server still answers a well-formed request (or ends as LSP says)."""
 
 from __future__ import annotations
 
