@@ -7,6 +7,7 @@ file for the captures). A file's analysis is cached for the last few texts.
 
 from __future__ import annotations
 
+import bisect
 import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -87,11 +88,14 @@ def _facts(
     def nodes(name: str) -> tuple[tree_sitter.Node, ...]:
         return tuple(captured.get(name, ()))
 
+    def in_order(name: str) -> tuple[tree_sitter.Node, ...]:
+        return tuple(sorted(nodes(name), key=_start))
+
     return _Facts(
-        params=nodes("param"),
+        params=in_order("param"),
         skipped=frozenset(nodes("param.skip")),
-        returns=nodes("return"),
-        raises=nodes("raise"),
+        returns=in_order("return"),
+        raises=in_order("raise"),
         scopes=frozenset(nodes("scope")) | {_owner(d) for d in definitions},
         wrappers=frozenset(nodes("wrapper")),
         attributes=frozenset(nodes("attribute")),
@@ -210,8 +214,9 @@ def _found(
         end_byte=max(head.end_byte, definition.node.end_byte),
         line=definition.name.start_point[0],
         parameters=_parameters(definition.parameters, facts),
-        returns_value=any(_owned(n, owner, facts.scopes) for n in facts.returns),
-        raises=_unique(_node_text(n) for n in facts.raises if _owned(n, owner, facts.scopes)),
+        returns_value=any(_owned(n, owner, facts.scopes) for n in _inside(facts.returns, owner)),
+        raises=_unique(_node_text(n) for n in _inside(facts.raises, owner)
+                       if _owned(n, owner, facts.scopes)),
         docstring=docstring,
         signature=_signature(definition.node, src),
     )
@@ -238,8 +243,21 @@ def _parameters(parameters: tree_sitter.Node | None, facts: _Facts) -> tuple[str
     """Names of the ``@param`` captures inside *parameters* (not in a nested parameter list)."""
     if parameters is None:
         return ()
-    mine = [n for n in facts.params if n not in facts.skipped and _parameter_of(n, parameters)]
+    mine = [n for n in _inside(facts.params, parameters)
+            if n not in facts.skipped and _parameter_of(n, parameters)]
     return _unique(_node_text(n) for n in sorted(mine, key=lambda n: n.start_byte))
+
+
+def _start(node: tree_sitter.Node) -> int:
+    return node.start_byte
+
+
+def _inside(nodes: tuple[tree_sitter.Node, ...], node: tree_sitter.Node
+            ) -> tuple[tree_sitter.Node, ...]:
+    """The *nodes* (in source order) that start within *node*: only those can be inside it
+    (looking at every node of the file for every definition was quadratic)."""
+    low = bisect.bisect_left(nodes, node.start_byte, key=_start)
+    return nodes[low:bisect.bisect_right(nodes, node.end_byte, key=_start)]
 
 
 def _parameter_of(node: tree_sitter.Node, parameters: tree_sitter.Node) -> bool:
