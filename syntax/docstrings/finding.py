@@ -134,11 +134,23 @@ def analyse(language: str, text: str) -> ParsedFile | None:
     if parsed is None:
         return None
     query, src, root = parsed
-    definitions, captured = _collect(query, root)
-    facts = _facts(captured, definitions)
-    found = tuple(_found(language, src, d, facts) for d in definitions)
+    found: tuple[FoundTarget, ...] = ()
+    if not _mostly_errors(root, len(src)):
+        definitions, captured = _collect(query, root)
+        facts = _facts(captured, definitions)
+        found = tuple(_found(language, src, d, facts) for d in definitions)
     clean = sanitize(text)
     return ParsedFile(language, clean, src, LineIndex(clean), found)
+
+
+def _mostly_errors(root: tree_sitter.Node, size: int) -> bool:
+    """Whether top-level ERROR nodes cover more than half of the file: text that is not this
+    language (a log opened as Rust), where there is nothing to document and tree-sitter's query
+    over one huge flat ERROR node takes seconds (3 s for 16,000 lines) on the event loop."""
+    if not root.has_error or size == 0:
+        return False
+    wrong = sum(c.end_byte - c.start_byte for c in root.children if c.type == "ERROR")
+    return wrong * 2 > size
 
 
 def _collect(

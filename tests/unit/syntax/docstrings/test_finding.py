@@ -254,3 +254,18 @@ def test_facts_are_looked_up_per_definition_not_per_file(monkeypatch: pytest.Mon
     found = targets("python", text)
     assert len(found) == count and all(t.returns_value and t.raises for t in found)
     assert calls <= 4 * count, calls  # a handful per definition, not one per pair
+
+
+def test_text_that_is_not_the_language_is_not_queried(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A log or data file opened as Rust is one huge ERROR node: the docs query over it took
+    # seconds on the event loop (3 s for 16,000 lines); such text has nothing to document.
+    from kodama.syntax.docstrings import finding
+
+    queried: list[int] = []
+    collect = finding._collect
+    monkeypatch.setattr(finding, "_collect",
+                        lambda query, root: queried.append(root.end_byte) or collect(query, root))
+    assert targets("rust", "x = 1\n" * 2000) == [] and queried == []
+    # A real file with a syntax error in one place is still queried and keeps its targets.
+    broken = "fn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n\nfn oops( {\n"
+    assert [t.name for t in targets("rust", broken)][:1] == ["add"] and len(queried) == 1
