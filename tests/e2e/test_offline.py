@@ -30,7 +30,7 @@ import pytest
 from lsprotocol import types
 
 from helpers.llama_server import free_port
-from helpers.lsp import start_client
+from helpers.lsp import open_and_complete, start_client
 
 SOURCE = (
     "def area(width, height):\n"
@@ -120,15 +120,7 @@ async def serve_once(model: Path, env: dict[str, str], source: Path,
                                 root=source.parent, wrapper=network_namespace())
     try:
         uri = source.as_uri()
-        client.text_document_did_open(types.DidOpenTextDocumentParams(
-            text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1,
-                                                 text=SOURCE)))
-        completion = await client.text_document_inline_completion_async(
-            types.InlineCompletionParams(
-                text_document=types.TextDocumentIdentifier(uri=uri),
-                position=types.Position(line=5, character=12),
-                context=types.InlineCompletionContext(
-                    trigger_kind=types.InlineCompletionTriggerKind.Invoked)))
+        completion = await open_and_complete(client, uri, SOURCE, 5, 12)
         hover = await client.text_document_hover_async(types.HoverParams(
             text_document=types.TextDocumentIdentifier(uri=uri),
             position=types.Position(line=0, character=5)))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from lsprotocol import types
 
-from helpers.lsp import start_client
+from helpers.lsp import open_and_complete, start_client
 
 SHAPES = (
     "class Rectangle:\n"
@@ -50,15 +50,7 @@ async def test_workspace_is_indexed_with_progress_and_completions_answer(
         assert list((cache / "index").glob("*.json")), "the index is cached on disk"
 
         uri = (root / "app.py").as_uri()
-        client.text_document_did_open(types.DidOpenTextDocumentParams(
-            text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1,
-                                                 text=APP)))
-        result = await client.text_document_inline_completion_async(
-            types.InlineCompletionParams(
-                text_document=types.TextDocumentIdentifier(uri=uri),
-                position=types.Position(line=3, character=7),
-                context=types.InlineCompletionContext(
-                    trigger_kind=types.InlineCompletionTriggerKind.Automatic)))
+        result = await open_and_complete(client, uri, APP, 3, 7, invoked=False)
         assert isinstance(result, types.InlineCompletionList)
         assert len(result.items) == 1 and str(result.items[0].insert_text).strip()
     finally:

@@ -60,3 +60,20 @@ def apply_text_edits(text: str, edits: Any) -> str:
     for edit in sorted(edits, key=lambda e: offset(e.range.start), reverse=True):
         text = text[:offset(edit.range.start)] + edit.new_text + text[offset(edit.range.end):]
     return text
+
+
+async def open_and_complete(
+    client: LanguageClient, uri: str, text: str, line: int, character: int, *,
+    invoked: bool = True, language_id: str = "python",
+) -> types.InlineCompletionList | list[types.InlineCompletionItem] | None:
+    """Open ``text`` as ``uri`` (version 1) and ask for ghost text at ``line:character``,
+    as an explicit request (``invoked``) or as the editor does while typing."""
+    client.text_document_did_open(types.DidOpenTextDocumentParams(
+        text_document=types.TextDocumentItem(uri=uri, language_id=language_id, version=1,
+                                             text=text)))
+    trigger = (types.InlineCompletionTriggerKind.Invoked if invoked
+               else types.InlineCompletionTriggerKind.Automatic)
+    return await client.text_document_inline_completion_async(types.InlineCompletionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri),
+        position=types.Position(line=line, character=character),
+        context=types.InlineCompletionContext(trigger_kind=trigger)))

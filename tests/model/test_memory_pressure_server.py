@@ -8,7 +8,7 @@ from pathlib import Path
 
 from lsprotocol import types
 
-from helpers.lsp import start_client
+from helpers.lsp import open_and_complete, start_client
 
 APP = "from shapes import make_square\n\nsquare = make_square(3)\narea = \n"
 
@@ -35,15 +35,7 @@ async def test_a_server_over_its_memory_budget_degrades_and_keeps_answering(
         assert len(said) == 1 and said[0].type == types.MessageType.Warning
         assert "more than its memory budget of 1 MB" in said[0].message
         uri = (root / "app.py").as_uri()
-        client.text_document_did_open(types.DidOpenTextDocumentParams(
-            text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1,
-                                                 text=APP)))
-        result = await client.text_document_inline_completion_async(
-            types.InlineCompletionParams(
-                text_document=types.TextDocumentIdentifier(uri=uri),
-                position=types.Position(line=3, character=7),
-                context=types.InlineCompletionContext(
-                    trigger_kind=types.InlineCompletionTriggerKind.Invoked)))
+        result = await open_and_complete(client, uri, APP, 3, 7)
         assert isinstance(result, types.InlineCompletionList) and result.items
         assert client.kodama_statuses[-1]["state"] == "ready"  # type: ignore[attr-defined]
     finally:
