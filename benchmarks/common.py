@@ -1,15 +1,23 @@
-"""Pure helpers of the latency benchmark: which lines to retype, how to type them, statistics.
+"""Helpers shared by the benchmarks: fetching the repositories they run on, and the latency
+benchmark's pure parts (which lines to retype, how to type them, statistics).
 
-No torch, no server, no model: unit-tested in ``tests/unit/test_benchmarks_helpers.py``.
+No torch, no server, no model: unit-tested in ``tests/unit/bench``.
 """
 
 from __future__ import annotations
 
 import math
 import random
+import re
+import shutil
 import statistics
+import subprocess
+import sys
+import tarfile
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from kodama.model.evaluation import percentile  # one definition for both harnesses
 
@@ -22,6 +30,105 @@ COMMENTS = ("#", "//", "/*", "*", '"""')
 
 PAUSE_AFTER = frozenset(" .,:;([{=")
 """Characters after which a typist tends to pause (the end of a word or a punctuation mark)."""
+
+SDIST_CACHE = Path.home() / ".cache" / "kodama-bench" / "sdists"
+"""Where the benchmarks download and unpack the packages they run on."""
+
+DEFAULT_SDISTS = (("flask", "3.1.3"), ("requests", "2.34.2"))
+"""The benchmarks' usual repositories: these sdists from PyPI."""
+
+
+def log(message: str) -> None:
+    """Progress on stderr (the tables go to stdout)."""
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# ------------------------------------------------------------------ packages as repositories
+def _stems(name: str, version: str) -> list[str]:
+    """The ``name-version`` spellings an archive or its folder may have (``more_itertools``,
+    ``Jinja2``, ``jinja2`` …)."""
+    names = [name, name.lower(), re.sub(r"[-_.]+", "_", name).lower(),
+             re.sub(r"[-_.]+", "-", name).lower()]
+    return [f"{n}-{version}" for n in dict.fromkeys(names)]
+
+
+def _archive(cache: Path, stems: Sequence[str], suffix: str) -> Path | None:
+    wanted = {f"{stem}{suffix}".lower() for stem in stems}
+    return next((p for p in sorted(cache.iterdir()) if p.name.lower() in wanted), None)
+
+
+def _unpack(archive: Path, cache: Path, folder: str | None = None) -> Path:
+    """Unpack ``archive`` (one top-level folder) into ``cache``; return that folder, renamed
+    to ``folder`` when given (npm packs everything under ``package/``)."""
+    with tarfile.open(archive) as tar:
+        top = {m.name.removeprefix("./").split("/", 1)[0] for m in tar.getmembers()} - {""}
+        if len(top) != 1:
+            raise RuntimeError(f"{archive} does not unpack into one folder")
+        into = cache if folder is None else cache / f".{folder}.unpacking"
+        if folder is not None:
+            shutil.rmtree(into, ignore_errors=True)  # what an interrupted unpacking left
+        if hasattr(tarfile, "data_filter"):
+            tar.extractall(into, filter="data")
+        else:  # pragma: no cover - Python without the extraction filters
+            tar.extractall(into)
+    unpacked = into / top.pop()
+    if folder is None:
+        return unpacked
+    unpacked.rename(cache / folder)
+    into.rmdir()
+    return cache / folder
+
+
+def sdist_folders(cache: Path, sdists: Sequence[tuple[str, str]] = DEFAULT_SDISTS,
+                  *, python: str = sys.executable) -> list[Path]:
+    """The unpacked sdists ``(name, version)`` under ``cache``, downloaded and unpacked if
+    missing.
+
+    Downloads with ``pip download --no-binary :all: --no-deps NAME==VERSION ... -d cache``
+    (only the missing ones, in one call) and unpacks each ``.tar.gz`` next to it.
+    """
+    cache.mkdir(parents=True, exist_ok=True)
+
+    def folder_of(name: str, version: str) -> Path | None:
+        return next((cache / s for s in _stems(name, version) if (cache / s).is_dir()), None)
+
+    missing = [(n, v) for n, v in sdists if folder_of(n, v) is None
+               and _archive(cache, _stems(n, v), ".tar.gz") is None]
+    if missing:
+        specs = [f"{n}=={v}" for n, v in missing]
+        log(f"downloading {', '.join(specs)} into {cache} ...")
+        subprocess.run([python, "-m", "pip", "download", "--no-binary", ":all:", "--no-deps",
+                        "--disable-pip-version-check", "--quiet", *specs, "-d", str(cache)],
+                       check=True)
+    folders = []
+    for name, version in sdists:
+        folder = folder_of(name, version)
+        if folder is None:
+            archive = _archive(cache, _stems(name, version), ".tar.gz")
+            if archive is None:
+                raise FileNotFoundError(f"pip download left no sdist of {name}=={version} "
+                                        f"in {cache}")
+            folder = _unpack(archive, cache)
+        folders.append(folder)
+    return folders
+
+
+def npm_folder(cache: Path, name: str, version: str, *, npm: str = "npm") -> Path:
+    """The unpacked npm package ``name@version`` as ``cache/name-version``, fetched with
+    ``npm pack NAME@VERSION`` (run in ``cache``) and unpacked on first use."""
+    stem = f"{name.lstrip('@').replace('/', '-')}-{version}"
+    if (cache / stem).is_dir():
+        return cache / stem
+    cache.mkdir(parents=True, exist_ok=True)
+    archive = _archive(cache, [stem], ".tgz")
+    if archive is None:
+        log(f"downloading {name}@{version} into {cache} ...")
+        subprocess.run([npm, "pack", "--silent", f"{name}@{version}"], cwd=cache, check=True,
+                       stdout=subprocess.DEVNULL)
+        archive = _archive(cache, [stem], ".tgz")
+        if archive is None:
+            raise FileNotFoundError(f"npm pack left no {stem}.tgz in {cache}")
+    return _unpack(archive, cache, stem)
 
 
 def pick_lines(text: str, count: int) -> list[int]:

@@ -36,9 +36,7 @@ import os
 import random
 import re
 import statistics
-import subprocess
 import sys
-import tarfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -50,7 +48,16 @@ ROOT = Path(__file__).resolve().parent.parent
 if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import Summary, ms  # noqa: E402
+from benchmarks.common import (  # noqa: E402
+    DEFAULT_SDISTS,
+    SDIST_CACHE,
+    Summary,
+    log,
+    ms,
+)
+from benchmarks.common import (  # noqa: E402  (re-exported: the tests import it from here)
+    sdist_folders as sdist_folders,
+)
 from kodama.model.tasks import docparts  # noqa: E402
 from kodama.model.tasks.subject import Subject  # noqa: E402
 from kodama.syntax import docstrings  # noqa: E402
@@ -58,11 +65,6 @@ from kodama.syntax.docstrings import Target  # noqa: E402
 
 INSTALL_HINT = ".venv/bin/pip install -e '.[dev,bench]'"
 """The command that installs the benchmark's dependencies (``rouge-score``)."""
-
-DEFAULT_SDISTS = (("flask", "3.1.3"), ("requests", "2.34.2"))
-"""The default repositories: these sdists from PyPI."""
-
-DEFAULT_CACHE = Path.home() / ".cache" / "kodama-bench" / "sdists"
 
 MAX_LINES = 120
 """Longer functions are not sampled (the task shows long code with its middle left out)."""
@@ -77,47 +79,6 @@ SKIPPED_FILES = frozenset({"setup.py", "conftest.py", "noxfile.py", "fabfile.py"
 
 
 # ------------------------------------------------------------------------ repositories
-def log(message: str) -> None:
-    """Progress on stderr (the table goes to stdout)."""
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def sdist_folders(cache: Path, sdists: Sequence[tuple[str, str]] = DEFAULT_SDISTS,
-                  *, python: str = sys.executable) -> list[Path]:
-    """The unpacked sdists ``name-version`` under ``cache``, downloaded and unpacked if missing.
-
-    Downloads with ``pip download --no-binary :all: --no-deps NAME==VERSION ... -d cache``
-    (only the missing ones) and unpacks each ``.tar.gz`` next to it.
-    """
-    cache.mkdir(parents=True, exist_ok=True)
-    missing = [(n, v) for n, v in sdists
-               if not (cache / f"{n}-{v}").is_dir() and _tarball(cache, n, v) is None]
-    if missing:
-        specs = [f"{n}=={v}" for n, v in missing]
-        log(f"downloading {', '.join(specs)} into {cache} ...")
-        subprocess.run([python, "-m", "pip", "download", "--no-binary", ":all:", "--no-deps",
-                        "--quiet", *specs, "-d", str(cache)], check=True)
-    folders = []
-    for name, version in sdists:
-        folder = cache / f"{name}-{version}"
-        if not folder.is_dir():
-            tarball = _tarball(cache, name, version)
-            if tarball is None:
-                raise FileNotFoundError(f"pip download left no sdist of {name}=={version} "
-                                        f"in {cache}")
-            with tarfile.open(tarball) as archive:
-                archive.extractall(cache, filter="data")
-            if not folder.is_dir():
-                raise FileNotFoundError(f"{tarball} did not unpack into {folder}")
-        folders.append(folder)
-    return folders
-
-
-def _tarball(cache: Path, name: str, version: str) -> Path | None:
-    wanted = f"{name}-{version}.tar.gz".lower()
-    return next((p for p in sorted(cache.iterdir()) if p.name.lower() == wanted), None)
-
-
 def is_package_source(rel: str) -> bool:
     """Whether repository-relative ``rel`` is a Python file of the package itself (not a test,
     doc, example, build script or hidden folder)."""
@@ -701,7 +662,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="a repository folder to sample (repeatable); default: the sdists of "
                         + " and ".join(f"{n} {v}" for n, v in DEFAULT_SDISTS)
                         + ", fetched into --cache")
-    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE,
+    parser.add_argument("--cache", type=Path, default=SDIST_CACHE,
                         help="where the default sdists are downloaded and unpacked "
                         "(default: %(default)s)")
     parser.add_argument("--per-repo", type=int, default=20, metavar="N",

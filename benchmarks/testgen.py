@@ -45,7 +45,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 import tomllib
@@ -60,7 +59,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import Summary, ms  # noqa: E402
+from benchmarks.common import SDIST_CACHE, Summary, log, ms, sdist_folders  # noqa: E402
 
 if TYPE_CHECKING:
     from kodama.model.tasks.testgen import TestRequest
@@ -94,11 +93,6 @@ NETWORK_SIGNS = re.compile(
     r"Temporary failure in name resolution|nodename nor servname|ConnectionError|"
     r"ConnectTimeout|Network is unreachable")
 """What a test that needed the internet fails with here (only PyPI is reachable)."""
-
-
-def log(message: str) -> None:
-    """Progress on stderr (the tables go to stdout)."""
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 # ------------------------------------------------------------------------------ sampling
@@ -387,40 +381,13 @@ def ensure_runner(copy: Path, venv: Path) -> Runner:
     return runner
 
 
-def fetch_sdist(spec: str, cache: Path = CACHE / "sdists") -> Path:
+def fetch_sdist(spec: str, cache: Path = SDIST_CACHE) -> Path:
     """The unpacked sdist of ``spec`` (``name==version``), downloaded with ``pip download`` and
-    unpacked into ``cache`` on first use."""
+    unpacked into ``cache`` on first use (:func:`benchmarks.common.sdist_folders`)."""
     name, _, version = spec.partition("==")
     if not version:
         raise ValueError(f"--sdist wants NAME==VERSION, not {spec!r}")
-    stem = f"{name}-{version}"
-    for folder in (cache / stem, cache / stem.replace("-", "_", 1)):
-        if folder.is_dir():
-            return folder
-    cache.mkdir(parents=True, exist_ok=True)
-    archives = _sdists(cache, name, version)
-    if not archives:
-        log(f"downloading the sdist of {spec} into {cache} ...")
-        subprocess.run([sys.executable, "-m", "pip", "download", "--no-binary", ":all:",
-                        "--no-deps", "--disable-pip-version-check", "-q", spec, "-d", str(cache)],
-                       check=True)
-        archives = _sdists(cache, name, version)
-    if not archives:
-        raise RuntimeError(f"pip download left no sdist of {spec} in {cache}")
-    with tarfile.open(archives[0]) as archive:
-        top = {m.name.split("/", 1)[0] for m in archive.getmembers()}
-        if len(top) != 1:
-            raise RuntimeError(f"{archives[0]} does not unpack into one folder")
-        if hasattr(tarfile, "data_filter"):
-            archive.extractall(cache, filter="data")
-        else:  # pragma: no cover - Python without the extraction filters
-            archive.extractall(cache)
-    return cache / top.pop()
-
-
-def _sdists(cache: Path, name: str, version: str) -> list[Path]:
-    wanted = {f"{n}-{version}.tar.gz" for n in (name, name.replace("-", "_"), name.lower())}
-    return sorted(p for p in cache.iterdir() if p.name.lower() in {w.lower() for w in wanted})
+    return sdist_folders(cache, [(name, version)])[0]
 
 
 def copy_repository(source: Path, into: Path) -> Path:

@@ -9,6 +9,7 @@ and repository context behind :class:`ContextProvider`. The rooms:
 * :mod:`.holes` — held-out files and holes drawn from a seed (:func:`pick_holes`);
 * :mod:`.providers` — repository context kept from seeing held-out files;
 * :mod:`.run` — a completion at every hole, scored (:func:`evaluate`);
+* :mod:`.raw` — the bare-model baseline every figure is read against (:func:`complete_raw`);
 * :mod:`.scoring` — exact match, edit similarity, parse check, summaries;
 * :mod:`.report` — Markdown table and JSON (and back).
 
@@ -34,6 +35,7 @@ from kodama.model.evaluation.files import (
     walk_repository,
 )
 from kodama.model.evaluation.holes import (
+    MID_MAX_TOKENS,
     Hole,
     HoleKind,
     HoleSet,
@@ -48,13 +50,19 @@ from kodama.model.evaluation.providers import (
     held_out_free,
     repository_provider,
 )
+from kodama.model.evaluation.raw import (
+    RAW_PREFIX_TOKENS,
+    RAW_SUFFIX_TOKENS,
+    complete_raw,
+    raw_prompt,
+)
 from kodama.model.evaluation.report import (
     config_label,
     markdown_table,
     report_json,
     runs_from_json,
 )
-from kodama.model.evaluation.run import OnHoleResult, evaluate
+from kodama.model.evaluation.run import Completer, OnHoleResult, evaluate, served
 from kodama.model.evaluation.scoring import (
     HoleResult,
     RunResult,
@@ -78,8 +86,12 @@ __all__ = [
     "MAX_FILE_BYTES",
     "MAX_HOLE_LINE_CHARS",
     "MAX_LINE_CHARS",
+    "MID_MAX_TOKENS",
     "MULTI_MAX_LINES",
     "MULTI_MIN_LINES",
+    "RAW_PREFIX_TOKENS",
+    "RAW_SUFFIX_TOKENS",
+    "Completer",
     "ContextProvider",
     "Cut",
     "FileCandidates",
@@ -93,6 +105,7 @@ __all__ = [
     "RunResult",
     "SourceFile",
     "Summary",
+    "complete_raw",
     "config_label",
     "edit_similarity",
     "evaluate",
@@ -108,10 +121,12 @@ __all__ = [
     "paired_exact",
     "percentile",
     "pick_holes",
+    "raw_prompt",
     "report_json",
     "repository_provider",
     "runs_from_json",
     "score",
+    "served",
     "summaries",
     "summarize",
     "walk_repository",

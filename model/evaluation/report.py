@@ -64,6 +64,7 @@ def report_json(hole_set: HoleSet, runs: Sequence[RunResult]) -> dict[str, Any]:
             "hash": hole_set.hash,
             "holes": len(hole_set.holes),
             "single": sum(h.kind == "single" for h in hole_set.holes),
+            "mid": sum(h.kind == "mid" for h in hole_set.holes),
             "multi": sum(h.kind == "multi" for h in hole_set.holes),
             "held_out_files": list(hole_set.held_out),
             "files_seen": hole_set.files_seen,

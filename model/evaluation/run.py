@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from kodama.model.completion import CompletionSettings, TextGenerator, complete
+from kodama.model.completion import Completion, CompletionSettings, TextGenerator, complete
 from kodama.model.evaluation.holes import HoleSet
 from kodama.model.evaluation.providers import ContextProvider
 from kodama.model.evaluation.scoring import HoleResult, RunResult, score
@@ -19,6 +19,15 @@ from kodama.model.types import CompletionContext
 OnHoleResult = Callable[[int, int, HoleResult], None]
 """Told after each hole: holes done, holes in all, and that hole's scored result."""
 
+Completer = Callable[[CompletionContext, TextGenerator, CompletionSettings, str], Completion]
+"""How a hole is completed: context, engine, settings and the engine cache key → completion."""
+
+
+def served(ctx: CompletionContext, engine: TextGenerator, settings: CompletionSettings,
+           cache_key: str) -> Completion:
+    """The product's path (:func:`kodama.model.completion.complete`): what the server offers."""
+    return complete(ctx, engine, settings, cache_key=cache_key)
+
 
 def evaluate(
     hole_set: HoleSet,
@@ -26,6 +35,7 @@ def evaluate(
     settings: CompletionSettings,
     provider: ContextProvider,
     *,
+    completer: Completer = served,
     config: dict[str, Any] | None = None,
     progress: OnHoleResult | None = None,
 ) -> RunResult:
@@ -34,7 +44,8 @@ def evaluate(
     The provider sees the holed document only (``prefix + suffix``), never the middle; its
     per-file cache is cleared before each hole (``forget(path)``, when it has one), since
     another hole's document holds this hole's middle; snippets from another held-out file are
-    dropped and counted. Each hole gets its own engine cache
+    dropped and counted. ``completer`` is the path under test (the served one by default, or
+    :func:`kodama.model.evaluation.raw.complete_raw`). Each hole gets its own engine cache
     key (forgotten afterwards), so latencies are those of a first request at that position.
     """
     held = set(hole_set.held_out)
@@ -51,10 +62,10 @@ def evaluate(
         snippets = tuple(s for s in offered if s.path == hole.path or s.path not in held)
         dropped += len(offered) - len(snippets)
         ctx = CompletionContext(prefix=hole.prefix, suffix=hole.suffix, language=hole.language,
-                                mode=hole.kind, path=hole.path, snippets=snippets)
+                                mode=hole.mode, path=hole.path, snippets=snippets)
         key = f"kodama-eval:{index}"
         started = time.perf_counter()
-        completion = complete(ctx, engine, settings, cache_key=key)
+        completion = completer(ctx, engine, settings, key)
         latency = (time.perf_counter() - started) * 1000
         if callable(forget):
             forget(key)

@@ -32,7 +32,7 @@ def levenshtein(a: str, b: str) -> int:
 def normalize(text: str, kind: HoleKind) -> str:
     """The text compared by the scores: trimmed; multi-line also without trailing spaces per
     line and without blank lines at either end."""
-    if kind == "single":
+    if kind != "multi":
         return text.strip()
     return "\n".join(line.rstrip() for line in text.strip().split("\n"))
 
@@ -143,9 +143,9 @@ def summarize(results: Sequence[HoleResult]) -> Summary:
 
 
 def summaries(run: RunResult) -> dict[str, Summary]:
-    """Per kind (``single``, ``multi``) and ``all``."""
+    """Per kind (``single``, ``mid``, ``multi``) and ``all``."""
     groups: dict[str, Summary] = {}
-    for kind in ("single", "multi"):
+    for kind in ("single", "mid", "multi"):
         subset = [r for r in run.results if r.kind == kind]
         if subset:
             groups[kind] = summarize(subset)

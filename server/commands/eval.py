@@ -21,11 +21,13 @@ from typing import Any
 
 from kodama.model.completion import CompletionSettings
 from kodama.model.evaluation import (
+    Completer,
     ContextProvider,
     HoleSet,
     NoContext,
     ProviderFactory,
     RunResult,
+    complete_raw,
     evaluate,
     held_out_free,
     markdown_table,
@@ -33,13 +35,14 @@ from kodama.model.evaluation import (
     report_json,
     repository_provider,
     runs_from_json,
+    served,
     walk_repository,
 )
 from kodama.server.commands.progress import HoleProgress, TerminalProgress
 from kodama.server.config import QUANTIZATION_NAMES, KodamaConfig
 from kodama.server.setup import settings_from
 
-CONTEXTS = ("file", "repo")
+CONTEXTS = ("raw", "file", "repo")
 DTYPES = ("auto", "bfloat16", "float32")
 
 
@@ -98,9 +101,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         help="weight quantisation(s): none, int8, int4 (comma-separated to "
                              "compare; default: the configured one)")
     parser.add_argument("--context", type=_choices(CONTEXTS), default=["file"], metavar="LIST",
-                        help="file: the held-out file only; repo: plus snippets from the rest "
-                             "of the repository (indexed without the held-out files); "
-                             "file,repo: both (default: file)")
+                        help="raw: the bare model (a plain fill-in-the-middle prompt of 768 "
+                             "prefix / 256 suffix tokens, unquantised bf16, no context, no "
+                             "post-processing: the baseline to read the others against); file: "
+                             "Kodama's path with the held-out file only; repo: plus snippets from "
+                             "the rest of the repository (indexed without the held-out files), "
+                             "what the server does; raw,repo: both (default: file)")
     parser.add_argument("--context-tokens", type=int, metavar="N",
                         help="token budget of repository snippets in the prompt (default: the "
                              "context.tokens setting, 384)")
@@ -108,6 +114,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         help="number of holes, 2/3 single-line and 1/3 multi-line (default 60)")
     parser.add_argument("--multi-fraction", type=float, default=1 / 3, metavar="F",
                         help="share of multi-line holes (default 1/3)")
+    parser.add_argument("--mid-fraction", type=float, default=0.0, metavar="F",
+                        help="share of holes cut after the first one to three tokens of a line, "
+                             "where people pause while typing (default 0)")
     parser.add_argument("--held-out-files", type=_held_out, default=10.0, metavar="N|F",
                         help="held-out files: a count, or a fraction below 1 (default 10)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the hole choice (default 0)")
@@ -146,7 +155,8 @@ def run(args: argparse.Namespace, config: KodamaConfig,
 
     files = walk_repository(root)
     hole_set = pick_holes(root, holes=args.holes, multi_fraction=args.multi_fraction,
-                          held_out=args.held_out_files, seed=args.seed, files=files)
+                          mid_fraction=args.mid_fraction, held_out=args.held_out_files,
+                          seed=args.seed, files=files)
     print(f"kodama eval: {len(hole_set.holes)} holes (hash {hole_set.hash}) in "
           f"{len(hole_set.held_out)} held-out of {len(files)} source files, seed {args.seed}",
           file=sys.stderr)
@@ -154,7 +164,7 @@ def run(args: argparse.Namespace, config: KodamaConfig,
         raise ValueError(
             f"--baseline {args.baseline} was measured on other holes (hash {baseline_hash}, "
             f"these are {hole_set.hash}): use the same repository, --seed, --holes, "
-            f"--multi-fraction and --held-out-files"
+            f"--multi-fraction, --mid-fraction and --held-out-files"
         )
 
     settings = settings_from(config.completion, config.context)
@@ -174,19 +184,26 @@ def run(args: argparse.Namespace, config: KodamaConfig,
     quantizations: list[str] = args.eval_quantizations or [
         str(getattr(config.model, "quantization", "none"))]
     with ExitStack() as stack:
-        providers: dict[str, ContextProvider] = {}
+        paths: dict[str, tuple[ContextProvider, Completer]] = {}
         for context in args.context:
-            if context == "file":
-                providers[context] = NoContext()
-            else:
-                providers[context] = stack.enter_context(held_out_free(
+            if context == "repo":
+                provider = stack.enter_context(held_out_free(
                     root, files, hole_set, provider_factory or repository_provider))
-        for dtype in dtypes:
-            for quantization in quantizations:
-                for finished in _run_model(config, dtype, quantization, hole_set, settings,
-                                           providers, adapter):
-                    runs.append(finished)
-                    _write(args, hole_set, [*baseline_runs, *runs])  # partial results
+                paths[context] = (provider, served)
+            elif context == "file":
+                paths[context] = (NoContext(), served)
+        plan: list[tuple[str, str, dict[str, tuple[ContextProvider, Completer]]]] = []
+        if "raw" in args.context:  # the bare model: unquantised bf16, whatever else is asked
+            plan.append(("bfloat16", "none", {"raw": (NoContext(), complete_raw)}))
+        if paths:
+            plan += [(dtype, quantization, paths) for dtype in dtypes
+                     for quantization in quantizations]
+        for dtype, quantization, chosen in plan:
+            bare = "raw" in chosen  # the baseline never gets the adapter
+            for finished in _run_model(config, dtype, quantization, hole_set, settings,
+                                       chosen, None if bare else adapter):
+                runs.append(finished)
+                _write(args, hole_set, [*baseline_runs, *runs])  # partial results
 
     print(_write(args, hole_set, [*baseline_runs, *runs]))
     return 0
@@ -205,7 +222,8 @@ def _write(args: argparse.Namespace, hole_set: HoleSet, runs: list[RunResult]) -
 
 
 def _run_model(config: KodamaConfig, dtype: str, quantization: str, hole_set: HoleSet,
-               settings: CompletionSettings, providers: dict[str, ContextProvider],
+               settings: CompletionSettings,
+               paths: dict[str, tuple[ContextProvider, Completer]],
                adapter: Path | None = None) -> Iterator[RunResult]:
     """Load the model in one numeric format and run every context on the holes (yields each
     run as it finishes)."""
@@ -220,7 +238,7 @@ def _run_model(config: KodamaConfig, dtype: str, quantization: str, hole_set: Ho
         engine = Engine(loaded, quantization=quantization)  # type: ignore[arg-type]
     except (ValueError, TypeError, NotImplementedError) as exc:
         raise ValueError(f"--quantization {quantization}: {exc}") from exc
-    for context, provider in providers.items():
+    for context, (provider, completer) in paths.items():
         run_config = {
             "model": loaded.name, "dtype": loaded.dtype, "quantization": quantization,
             "context": context, "context_tokens": settings.budget.context_tokens,
@@ -229,7 +247,7 @@ def _run_model(config: KodamaConfig, dtype: str, quantization: str, hole_set: Ho
             "threads": config.model.threads,
         }
         label = f"{loaded.dtype}/{quantization}/{context}"
-        yield evaluate(hole_set, engine, settings, provider, config=run_config,
-                       progress=HoleProgress(label))
+        yield evaluate(hole_set, engine, settings, provider, completer=completer,
+                       config=run_config, progress=HoleProgress(label))
     del engine, loaded
     gc.collect()
