@@ -14,6 +14,7 @@ from kodama.model.postprocess.repetition import repetition
 from kodama.model.postprocess.stop_rules import stop_rules
 from kodama.model.postprocess.suffix_overlap import suffix_overlap
 from kodama.model.postprocess.syntax_truncate import syntax_truncate
+from kodama.model.postprocess.trailing_comment import trailing_comment
 from kodama.model.postprocess.trim import trim
 from kodama.model.types import CompletionContext
 
@@ -25,6 +26,7 @@ Filter = Callable[[CompletionContext, str], str]
 FILTERS: list[Filter] = [
     stop_rules,
     trim,
+    trailing_comment,
     suffix_overlap,
     repetition,
     brackets,

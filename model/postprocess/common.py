@@ -19,6 +19,7 @@ __all__ = [
     "OPENERS",
     "Bracket",
     "bracket_tokens",
+    "comment_start",
     "indent_width",
     "is_closer_line",
     "line_prefix",
@@ -168,6 +169,15 @@ _FAMILY = {
     "c": "c",
     "cpp": "c",
 }
+
+
+def comment_start(language: str | None, line: str) -> int | None:
+    """Where a comment starts in one ``line`` of ``language`` (outside strings), or None."""
+    pattern = _token_re(_FAMILY.get(language or "", "generic"))
+    for match in pattern.finditer(line):
+        if match.group().startswith(("#", "//", "/*")):
+            return match.start()
+    return None
 
 
 def scanned_language(language: str | None) -> bool:

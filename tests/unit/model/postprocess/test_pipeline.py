@@ -11,6 +11,7 @@ from kodama.model.postprocess.repetition import repetition
 from kodama.model.postprocess.stop_rules import stop_rules
 from kodama.model.postprocess.suffix_overlap import suffix_overlap
 from kodama.model.postprocess.syntax_truncate import syntax_truncate
+from kodama.model.postprocess.trailing_comment import trailing_comment
 from kodama.model.postprocess.trim import trim
 from kodama.model.types import Mode
 
@@ -152,7 +153,8 @@ def test_postprocess_golden(
 
 
 def test_filter_order() -> None:
-    assert [stop_rules, trim, suffix_overlap, repetition, brackets, syntax_truncate] == FILTERS
+    assert [stop_rules, trim, trailing_comment, suffix_overlap, repetition, brackets,
+            syntax_truncate] == FILTERS
 
 
 def test_empty_result_stops_the_pipeline(monkeypatch: pytest.MonkeyPatch) -> None:
