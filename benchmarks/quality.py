@@ -310,7 +310,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "eval --mid-fraction; default: %(default)s)")
     add("--multi-fraction", type=float, default=0.25, metavar="F",
         help="share of block-body holes (kodama eval --multi-fraction; default: %(default)s)")
-    add("--held-out-files", default="10", metavar="N|F",
+    add("--held-out-files", default="0.25", metavar="N|F",
         help="held-out files per repository: a count, or a fraction below 1 (kodama eval "
         "--held-out-files; default: %(default)s)")
     add("--seed", type=int, default=0,

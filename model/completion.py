@@ -8,6 +8,7 @@ command both build the context with :func:`context_at` (repository snippets incl
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
@@ -96,6 +97,18 @@ class Completion:
     generation: Generation
 
 
+def takes_snippets(mode: Mode) -> bool:
+    """Whether repository snippets enter the prompt of a completion in ``mode``: multi-line only.
+
+    Measured against the bare model on repositories Kodama was not tuned on (``kodama eval
+    --context raw,repo``, ``benchmarks/quality.py``): in single-line prompts the snippets pulled
+    the model towards names from other files (an import, a class name, an argument) more often
+    than they supplied the right one, so single-line answers matched less often with them; a
+    block body gains from them. Single-line prompts are also shorter and so faster.
+    """
+    return mode == "multi"
+
+
 def context_at(
     doc: SyntaxDocument,
     offset: int,
@@ -105,20 +118,22 @@ def context_at(
 ) -> CompletionContext:
     """The completion context at code-point ``offset`` of ``doc``.
 
-    ``snippets`` is repository context from other files (most relevant first) and ``path``
-    the document's repository-relative path, shown to the model with them.
+    ``snippets`` is repository context from other files (most relevant first), kept only where
+    :func:`takes_snippets` says, and ``path`` the document's repository-relative path, shown
+    to the model with them.
 
     Documents without a syntax tree (unknown language, binary, huge) get ``language=None`` so
     that no later stage tries to parse them.
     """
     language = doc.language.id if doc.language is not None and doc.tree is not None else None
+    mode = completion_mode(doc, offset)
     return CompletionContext(
         prefix=doc.text[:offset],
         suffix=doc.text[offset:],
         language=language,
-        mode=completion_mode(doc, offset),
+        mode=mode,
         path=path,
-        snippets=tuple(snippets),
+        snippets=tuple(snippets) if takes_snippets(mode) else (),
     )
 
 
@@ -130,7 +145,10 @@ def complete(
     cancel: Cancellation | None = None,
     cache_key: str | None = None,
 ) -> Completion:
-    """Run the whole pipeline for one context and return the cleaned completion."""
+    """Run the whole pipeline for one context and return the cleaned completion (snippets
+    only where :func:`takes_snippets` says)."""
+    if ctx.snippets and not takes_snippets(ctx.mode):
+        ctx = dataclasses.replace(ctx, snippets=())
     prompt = build_prompt(ctx, engine, engine.fim, settings.budget)
     rules = StopRules(ctx, max_lines=settings.max_lines)
     limit = settings.max_new_tokens_multi if ctx.mode == "multi" else settings.max_new_tokens_single

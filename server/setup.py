@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
 
-from kodama.model.completion import CompletionSettings, context_at
+from kodama.model.completion import CompletionSettings, context_at, takes_snippets
 from kodama.model.config import CompletionConfig, ContextConfig, ModelConfig, RemoteConfig
 from kodama.model.context import OpenDocument, RepositoryContext, WorkspaceIndex
 from kodama.model.prompt import Budget
@@ -249,9 +249,12 @@ class RepositoryView:
 
     def completion_context(self, doc: SyntaxDocument, offset: int) -> CompletionContext:
         """What the model is asked for a completion at ``offset`` of ``doc``: the document
-        around the position, its path and the repository snippets for it."""
-        return context_at(doc, offset, snippets=self.snippets_for(doc, offset),
-                          path=self.path_for(doc))
+        around the position, its path and, for a multi-line completion, the repository
+        snippets for it (looked up only then: see ``takes_snippets``)."""
+        bare = context_at(doc, offset, path=self.path_for(doc))
+        if not takes_snippets(bare.mode):
+            return bare
+        return dataclasses.replace(bare, snippets=self.snippets_for(doc, offset))
 
     def definition_at(self, doc: SyntaxDocument, offset: int) -> Subject | None:
         """The function, method or class around ``offset`` of ``doc``, with the repository

@@ -24,9 +24,10 @@ SHAPES = (
     "def make_square(size: float) -> Rectangle:\n"
     "    return Rectangle(size, size)\n"
 )
-APP = "from shapes import make_square\n\nsquare = make_square(3)\narea = \n"
-LINE, CHARACTER = 3, 7
-"""Where both are asked (0-based, as LSP counts): after ``area = ``."""
+APP = "from shapes import make_square\n\nsquare = make_square(3)\n\n\ndef area():\n    \n"
+LINE, CHARACTER = 6, 4
+"""Where both are asked (0-based, as LSP counts): the empty first line of a body, where a
+multi-line completion takes repository snippets."""
 
 
 def project(root: Path) -> Path:

@@ -20,7 +20,7 @@ from kodama.syntax.document import SyntaxDocument
 from kodama.syntax.languages import detect
 
 SHAPES = "def make_square(size: float) -> float:\n    return size * size\n"
-APP = "from shapes import make_square\n\narea = \n"
+APP = "from shapes import make_square\n\narea = \n\n\ndef total(size):\n    \n"
 
 
 def test_settings_take_the_context_budget_only_while_context_is_on() -> None:
@@ -57,10 +57,14 @@ def test_the_completion_context_carries_the_siblings_definition(tmp_path: Path) 
     assert view.root == tmp_path.resolve() and view.index is not None
     view.index.build()
     doc = document(app)
-    context = view.completion_context(doc, APP.index("area = ") + len("area = "))
-    assert context.path == "app.py" and context.prefix.endswith("area = ")
+    body = APP.index("(size):\n") + len("(size):\n    ")
+    context = view.completion_context(doc, body)
+    assert context.path == "app.py" and context.mode == "multi"
     assert [(s.path, s.kind) for s in context.snippets] == [("shapes.py", "definition")]
     assert "def make_square" in context.snippets[0].text
+    # A single-line completion takes no snippets (measured: they distract more than help).
+    line = view.completion_context(doc, APP.index("area = ") + len("area = "))
+    assert line.mode == "single" and line.prefix.endswith("area = ") and line.snippets == ()
 
 
 def test_without_repository_context_nothing_is_indexed(tmp_path: Path) -> None:

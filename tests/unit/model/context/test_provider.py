@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -114,7 +115,9 @@ def test_snippets_flow_into_the_prompt_within_the_budget(index: WorkspaceIndex) 
     doc = SyntaxDocument("file:///repo/app.py", APP, detect("app.py"))
     offset = APP.index("total")
     snippets = provider.snippets("app.py", APP, offset, tree=doc.tree, language=doc.language)
-    ctx = context_at(doc, offset, snippets=snippets, path="app.py")
+    single = context_at(doc, offset, snippets=snippets, path="app.py")
+    assert single.mode == "single" and single.snippets == (), "single-line prompts take none"
+    ctx = dataclasses.replace(single, mode="multi", snippets=snippets)
     assert isinstance(ctx, CompletionContext) and ctx.snippets == snippets
     assert ctx.path == "app.py"
 
