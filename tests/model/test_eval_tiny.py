@@ -163,3 +163,31 @@ def test_bad_arguments_are_rejected(repo: Path, capsys: pytest.CaptureFixture[st
         main(["eval", str(repo), "--held-out-files", "2.5"])
     assert main(["eval", str(repo / "missing")]) == 2
     assert "not a folder" in capsys.readouterr().err
+
+
+def test_raw_baseline_runs_the_bare_model_on_the_same_holes(
+    repo: Path, tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out_json = tmp_path / "raw.json"
+    argv = ["eval", str(repo), "--model", str(tiny_model_dir), "--holes", "8",
+            "--held-out-files", "2", "--threads", "1", "--seed", "3", "--mid-fraction", "0.5",
+            "--multi-fraction", "0.25", "--context", "raw,file", "--quantization", "int8",
+            "--json", str(out_json)]
+    assert main(argv) == 0
+    data = json.loads(out_json.read_text(encoding="utf-8"))
+    assert (data["hole_set"]["single"], data["hole_set"]["mid"], data["hole_set"]["multi"]) == (
+        2, 4, 2)
+    raw, served = data["runs"]
+    # The baseline is the bare model whatever else is asked: unquantised bf16, no context.
+    assert (raw["config"]["context"], raw["config"]["dtype"], raw["config"]["quantization"]) == (
+        "raw", "bfloat16", "none")
+    assert (served["config"]["context"], served["config"]["quantization"]) == ("file", "int8")
+    assert [r["expected"] for r in raw["results"]] == [r["expected"] for r in served["results"]]
+    for result in raw["results"]:
+        assert result["snippets"] == 0
+        if result["kind"] != "multi":
+            assert "\n" not in result["completion"], "a single-line hole gets the first line"
+    table = capsys.readouterr().out
+    assert "context=raw | mid | 4 |" in table and "| +" in table
+    assert pick_holes(repo, holes=8, held_out=2, seed=3, mid_fraction=0.5,
+                      multi_fraction=0.25).hash == data["hole_set"]["hash"]
