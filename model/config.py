@@ -99,12 +99,13 @@ class ContextConfig:
 
     enabled: bool = True
     """Index the workspace (in the background, cached on disk) and put snippets from other files
-    in the prompt: definitions of the symbols used near the cursor, similar code, recent edits."""
+    in multi-line prompts: definitions of the symbols used near the cursor, similar code, recent
+    edits (single-line prompts go without: measured, they distract more than they help)."""
     max_files: int = 5000
     """Most files indexed (source files with a grammar and shallow folders first); the index
     also stops at 50 MB of source."""
     tokens: int = 384
-    """Token budget for the snippets from other files (0 = none)."""
+    """Token budget for the snippets from other files in a multi-line prompt (0 = none)."""
 
 
 @dataclass(frozen=True)

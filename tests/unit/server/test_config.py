@@ -55,7 +55,8 @@ def test_the_model_layer_settings_are_branches_of_the_one_tree() -> None:
         assert getattr(server_config, kind) is getattr(model_config, kind), "re-exported"
     rows = {key: doc for key, _, doc in describe()}
     assert rows["fine_tune.lora_rank"] == "Rank of the LoRA matrices."
-    assert rows["context.tokens"] == "Token budget for the snippets from other files (0 = none)."
+    assert rows["context.tokens"] == (
+        "Token budget for the snippets from other files in a multi-line prompt (0 = none).")
     errors: list[str] = []
     tuned = merge(config, {"fineTune": {"loraRank": 8}, "context": {"tokens": 99}}, errors)
     assert errors == [] and tuned.fine_tune.lora_rank == 8 and tuned.context.tokens == 99
