@@ -50,15 +50,22 @@ def _parser(language: str) -> tree_sitter.Parser | None:
         return None
 
 
+MISSING_TERMINATORS = frozenset({";"})
+"""MISSING nodes that only say a statement is not ended yet (the user may still type them)."""
+
+
 def tree_error_rows(tree: tree_sitter.Tree) -> list[tuple[int, int, bool]]:
-    """(first row, last row, is MISSING) of every ERROR and MISSING node in *tree*, rows
-    counted at ``\n`` (subtrees without errors are skipped)."""
+    """(first row, last row, is a MISSING terminator) of every ERROR and MISSING node in
+    *tree*, rows counted at ``\n`` (subtrees without errors are skipped). Only a MISSING
+    :data:`MISSING_TERMINATORS` node gets True: a MISSING name or bracket (``import ()``) is a
+    real hole in the code."""
     rows: list[tuple[int, int, bool]] = []
     stack = [tree.root_node]
     while stack:
         node = stack.pop()
         if node.is_error or node.is_missing:
-            rows.append((node.start_point[0], node.end_point[0], node.is_missing))
+            terminator = node.is_missing and node.type in MISSING_TERMINATORS
+            rows.append((node.start_point[0], node.end_point[0], terminator))
         if node.has_error:
             stack.extend(node.children)
     return rows

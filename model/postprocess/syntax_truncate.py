@@ -6,7 +6,8 @@ a candidate must parse without errors too. When it did not (an empty hole in the
 statement often does not), a candidate must have no more errors than it had, no ERROR node on
 the lines the completion writes, and none on a line that had none (the lines after the
 completion counted as they were before it); when the hole's own lines (the cursor's and its
-neighbours) hold all the ERROR nodes, the completion must leave none (MISSING ones aside).
+neighbours) hold all the ERROR nodes, the completion must leave none (a MISSING ``;`` aside;
+a MISSING name or bracket counts as an error: ``from .`` completed with ``_ import ()``).
 So an error elsewhere in the file does not block completions here, nor does a MISSING ``;``
 the user is about to type, while a completion that leaves the hole broken — ``@`` completed
 with ``@route(…)``, a name followed by a second signature, a call closed too early (which
@@ -92,7 +93,7 @@ def syntax_truncate(ctx: CompletionContext, text: str) -> str:
 
 
 def _error_lines(rows: list[tuple[int, int, bool]]) -> set[int]:
-    """The rows covered by ERROR nodes (MISSING nodes left out)."""
+    """The rows covered by ERROR and MISSING nodes (MISSING terminators left out)."""
     return {row for start, end, missing in rows if not missing for row in range(start, end + 1)}
 
 
@@ -112,7 +113,7 @@ def _acceptable(before: list[tuple[int, int, bool]], rows: list[tuple[int, int, 
     last = first + added
     had = _error_lines(before)
     if had and all(first - 1 <= row <= first + 1 for row in had):
-        return not _error_lines(rows)  # the hole was the only error: mend it (MISSING aside)
+        return not _error_lines(rows)  # the hole was the only error: mend it (`;` aside)
     for row in _error_lines(rows):
         if first <= row <= last:
             return False

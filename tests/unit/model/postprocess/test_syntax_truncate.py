@@ -27,6 +27,12 @@ CASES: list[tuple[str, str, str | None, Mode, str, str]] = [
         "y = x + 1",
     ),
     ("py-cut-at-token", "x = foo(█)\n", "python", "single", "a, b +", "a, b"),
+    # A MISSING name is a hole in the code, not a terminator still to come: nothing of
+    # ``_ import ()`` leaves the import whole, so nothing is offered.
+    ("py-empty-import-list-dropped", "from attr.█\nfrom attr._next_gen import asdict\n",
+     "python", "single", "_ import ()", ""),
+    ("py-import-list-kept", "from attr.█\nfrom attr._next_gen import asdict\n",
+     "python", "single", "_make import Factory", "_make import Factory"),
     (
         "py-call-closed-too-early-cut-at-token",
         'app = Flask(\n    "name",\n    template_folder=█\n    static_folder="s",\n)\n',
