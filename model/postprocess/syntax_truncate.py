@@ -14,7 +14,11 @@ with ``@route(…)``, a name followed by a second signature, a call closed too e
 moves the hole's error to the next line) — is dropped. Candidates, the
 longest first: the whole completion, then cuts at the end of each line (last to first), then
 cuts of the first line at token boundaries. The first candidate that qualifies is returned;
-when none does, the completion becomes ``''``. Parsing is bounded (files may have thousands of
+when none does, the completion becomes ``''``. When all the errors of ``prefix + suffix`` lie
+after the cursor line (the suffix closes a call the hole opened: ``settings█`` before
+``"patience",`` … ``)``), a shorter candidate after which the file parses wins over a longer
+one that only leaves those errors as they were (``.load_profile(`` over
+``.load_profile("patience")``). Parsing is bounded (files may have thousands of
 lines): at most :data:`MAX_PARSES` parses per completion, fewer for a big document so that about
 :data:`PARSE_BUDGET_CHARS` characters are parsed in all (never fewer than :data:`MIN_PARSES`);
 candidates beyond the budget are not tried. An unknown language (or one without a grammar)
@@ -79,6 +83,10 @@ def syntax_truncate(ctx: CompletionContext, text: str) -> str:
         budget -= 1
         before = error_rows(language, ctx.prefix + ctx.suffix + ends.tail("")) or []
     first_row = ctx.prefix.count("\n")
+    # Errors only after the cursor (``)`` of a call the hole opened): a cut that mends them
+    # beats a longer answer that leaves them.
+    mendable = bool(before) and all(start > first_row for start, _, _ in before)
+    chosen = ""
     for candidate in candidates(text):
         if budget <= 0:
             break
@@ -87,9 +95,13 @@ def syntax_truncate(ctx: CompletionContext, text: str) -> str:
         rows = error_rows(language, ctx.prefix + candidate + ctx.suffix + tail)
         if rows is None:
             return text
-        if _acceptable(before, rows, first_row, candidate.count("\n")):
+        if not _error_lines(rows) and (chosen or mendable):
             return candidate
-    return ""
+        if not chosen and _acceptable(before, rows, first_row, candidate.count("\n")):
+            chosen = candidate
+            if not mendable or not _error_lines(rows):
+                return chosen
+    return chosen
 
 
 def _error_lines(rows: list[tuple[int, int, bool]]) -> set[int]:

@@ -31,6 +31,13 @@ CASES: list[tuple[str, str, str | None, Mode, str, str]] = [
     # ``_ import ()`` leaves the import whole, so nothing is offered.
     ("py-empty-import-list-dropped", "from attr.█\nfrom attr._next_gen import asdict\n",
      "python", "single", "_ import ()", ""),
+    # The suffix closes a call the hole opened: the cut that leaves it open wins.
+    ("py-call-left-open-for-the-suffix",
+     "def setup():\n    settings█\n        deadline=1,\n    )\n",
+     "python", "single", '.load_profile("patience")', ".load_profile("),
+    ("py-call-closed-when-the-suffix-does-not",
+     "def setup():\n    settings█\n    return 1\n",
+     "python", "single", '.load_profile("patience")', '.load_profile("patience")'),
     ("py-import-list-kept", "from attr.█\nfrom attr._next_gen import asdict\n",
      "python", "single", "_make import Factory", "_make import Factory"),
     (
