@@ -71,8 +71,14 @@ class TextGenerator(Protocol):
         stop: Callable[[str], int | None],
         cancel: Cancellation | None = None,
         cache_key: str | None = None,
+        heal_at: int | None = None,
     ) -> Generation:
-        """Greedy continuation of ``ids``; ``stop`` sees the text so far and may cut it."""
+        """Greedy continuation of ``ids``; ``stop`` sees the text so far and may cut it.
+
+        ``heal_at`` is the index in ``ids`` of the last token before the cursor: an engine
+        that heals tokens (:mod:`kodama.model.healing`) takes it out of the prompt, makes the
+        continuation start with its text and returns the text after it; others ignore it.
+        """
         ...
 
 
@@ -160,7 +166,8 @@ def complete(
         return None if cut is None else cut + skip
 
     generation = engine.generate(
-        prompt.ids, max_new_tokens=limit, stop=stop, cancel=cancel, cache_key=cache_key
+        prompt.ids, max_new_tokens=limit, stop=stop, cancel=cancel, cache_key=cache_key,
+        heal_at=prompt.last_prefix,
     )
     if generation.reason == "cancelled":
         return Completion(text="", raw=generation.text, mode=ctx.mode, generation=generation)

@@ -14,6 +14,9 @@ Three things make it fast on a CPU:
   in one forward pass; every draft token the model agrees with is a decoding step saved. The
   result is exactly greedy decoding's (up to floating-point rounding between kernels).
 - Optional int8 weight-only quantisation (``kodama.model.quantize``) for the decode steps.
+
+Token healing (``kodama.model.healing``): asked to, it takes the prompt's last prefix token out
+and constrains the first steps to tokens consistent with that token's text.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import torch
 from transformers import DynamicCache
 
 from kodama.model.completion import Cancellation, Generation, StopReason
+from kodama.model.healing import Vocabulary
 from kodama.model.loader import LoadedModel
 from kodama.model.prompt import FimFormat, common_prefix_length, detect_fim
 from kodama.model.quantize import Quantization, quantize_model
@@ -121,6 +125,8 @@ class Engine:
         self._lock = threading.Lock()
         self._slots: OrderedDict[str, _Slot] = OrderedDict()
         self._cache_slots = cache_slots
+        self._vocabulary: Vocabulary | None = None
+        self.vocabulary()  # now (~2 s for 150k tokens) rather than in the first completion
 
     @property
     def fim(self) -> FimFormat | None:
@@ -139,6 +145,25 @@ class Engine:
     def decode(self, ids: Sequence[int]) -> str:
         """Text of ``ids``, special tokens dropped."""
         return str(self.tokenizer.decode(list(ids), skip_special_tokens=True))
+
+    def vocabulary(self) -> Vocabulary:
+        """Every ordinary token's text, for token healing (built once)."""
+        if self._vocabulary is None:
+            size = len(self.tokenizer)
+            texts = self.tokenizer.batch_decode([[i] for i in range(size)])
+            special = set(self.tokenizer.all_special_ids) | set(self.tokenizer.added_tokens_decoder)
+            self._vocabulary = Vocabulary(texts, special)
+        return self._vocabulary
+
+    def _heal(self, prompt: list[int], heal_at: int | None) -> tuple[list[int], str]:
+        """The prompt without the token at ``heal_at`` and the text that token stood for; the
+        prompt unchanged and '' when that token cannot be healed."""
+        if heal_at is None or not 0 <= heal_at < len(prompt) or len(prompt) < 2:
+            return prompt, ""
+        text = self.vocabulary().text(prompt[heal_at])
+        if text is None:
+            return prompt, ""
+        return prompt[:heal_at] + prompt[heal_at + 1:], text
 
     def _slot(self, key: str | None) -> _Slot:
         name = key or ""
@@ -186,12 +211,14 @@ class Engine:
         stop: Callable[[str], int | None],
         cancel: Cancellation | None = None,
         cache_key: str | None = None,
+        heal_at: int | None = None,
     ) -> Generation:
-        """Greedy continuation of ``ids`` (see ``TextGenerator.generate``)."""
-        prompt = list(ids)
-        if not prompt:
+        """Greedy continuation of ``ids`` (see ``TextGenerator.generate``), healing the token
+        at ``heal_at`` when it is an ordinary whole token."""
+        if not ids:
             raise ValueError("empty prompt")
         with self._lock, torch.inference_mode():
+            prompt, forced = self._heal(list(ids), heal_at)
             slot = self._slot(cache_key)
             reused = min(common_prefix_length(slot.ids, prompt), len(prompt) - 1)
             if slot.cache is None or reused == 0:
@@ -212,7 +239,7 @@ class Engine:
 
             start = time.perf_counter()
             text, generated, reason, drafted = self._decode(
-                prompt, logits, slot, max_new_tokens, stop, cancel
+                prompt, logits, slot, max_new_tokens, stop, cancel, forced
             )
             decode_ms = (time.perf_counter() - start) * 1000
             release_memory()
@@ -236,15 +263,20 @@ class Engine:
         max_new_tokens: int,
         stop: Callable[[str], int | None],
         cancel: Cancellation | None,
+        forced: str = "",
     ) -> tuple[str, list[int], StopReason, int]:
         """The token loop: greedy choice, prompt-lookup drafts verified in one pass, stops.
 
-        Returns the text, the tokens, why it ended and how many tokens came from drafts.
+        While the healed text ``forced`` is not yet written, each step chooses among the
+        tokens consistent with what is left of it, without drafts; the text returned (and the
+        text the stop rule sees) starts after it. Returns the text, the tokens, why it ended
+        and how many tokens came from drafts.
         """
         generated: list[int] = []
         drafted = 0
         text = ""
-        candidates: list[int] = [int(torch.argmax(logits).item())]
+        pending = forced
+        candidates: list[int] = [self._choose(logits, pending)]
         while True:
             if cancel is not None and cancel.is_set():
                 return text, generated, "cancelled", drafted
@@ -254,17 +286,22 @@ class Engine:
                 if token in self.stop_ids:
                     return text, generated, "eos", drafted
                 generated.append(token)
-                text = self.decode(generated)
-                cut = stop(text)
+                whole = self.decode(generated)
+                pending = forced[len(whole):] if forced.startswith(whole) else ""
+                text = "" if pending else whole[len(forced):]
+                cut = stop(text) if text else None
                 if cut is not None:
                     return text[:cut], generated, "stop", drafted
                 if len(generated) >= max_new_tokens:
                     return text, generated, "length", drafted
             last = generated[-1]
             budget = min(self.draft_tokens, max_new_tokens - len(generated))
-            draft = propose_draft(prompt + generated, budget) if budget > 0 else []
+            draft = propose_draft(prompt + generated, budget) if budget > 0 and not pending else []
             base = len(slot.ids)  # the cache holds everything but `last`
             out = self._forward([last, *draft], slot, keep=len(draft) + 1)
+            if pending:
+                candidates = [self._choose(out[-1], pending)]
+                continue
             predictions = torch.argmax(out, dim=-1).tolist()
             accepted = 0
             while accepted < len(draft) and predictions[accepted] == draft[accepted]:
@@ -272,3 +309,11 @@ class Engine:
             self._crop(slot, base + 1 + accepted)
             drafted += accepted
             candidates = [*draft[:accepted], int(predictions[accepted])]
+
+    def _choose(self, logits: Any, pending: str) -> int:
+        """The greedy token; while healing, the best of those consistent with ``pending``."""
+        if not pending:
+            return int(torch.argmax(logits).item())
+        allowed = self.vocabulary().consistent(pending)
+        best = int(torch.argmax(logits[allowed]).item())
+        return allowed[best]

@@ -86,6 +86,8 @@ class Prompt:
     """Offset into ``ctx.prefix`` where the included prefix text starts."""
     suffix_end: int
     """Offset into ``ctx.suffix`` where the included suffix text ends."""
+    last_prefix: int | None = None
+    """Index in ``ids`` of the prefix's last token (None when no prefix text is included)."""
 
 
 def _line_starts(text: str) -> list[int]:
@@ -195,11 +197,13 @@ def build_prompt(
     context, _ = context_ids(ctx, encoder, fim, budget.context_tokens)
     start, prefix_ids = prefix_window(ctx.prefix, encoder, budget.prefix_tokens)
     if fim is None:
-        return Prompt(ids=[*context, *prefix_ids], prefix_start=start, suffix_end=0)
+        ids = [*context, *prefix_ids]
+        return Prompt(ids=ids, prefix_start=start, suffix_end=0,
+                      last_prefix=len(ids) - 1 if prefix_ids else None)
     end, suffix_ids = suffix_window(ctx.suffix, encoder, budget.suffix_tokens)
-    ids: list[int] = [*context, fim.prefix_id, *prefix_ids, fim.suffix_id, *suffix_ids,
-                      fim.middle_id]
-    return Prompt(ids=ids, prefix_start=start, suffix_end=end)
+    ids = [*context, fim.prefix_id, *prefix_ids, fim.suffix_id, *suffix_ids, fim.middle_id]
+    return Prompt(ids=ids, prefix_start=start, suffix_end=end,
+                  last_prefix=len(context) + len(prefix_ids) if prefix_ids else None)
 
 
 def common_prefix_length(a: Sequence[int], b: Sequence[int]) -> int:

@@ -171,8 +171,10 @@ class RemoteEngine:
         stop: Callable[[str], int | None],
         cancel: Cancellation | None = None,
         cache_key: str | None = None,
+        heal_at: int | None = None,
     ) -> Generation:
-        """Greedy continuation of prompt ``ids`` by ``/v1/completions`` (streamed)."""
+        """Greedy continuation of prompt ``ids`` by ``/v1/completions`` (streamed); no token
+        healing (``heal_at`` is ignored: the server's sampler cannot be constrained)."""
         if not ids:
             raise ValueError("empty prompt")
         body = {"prompt": prompt_text(self.tokenizer, ids)}

@@ -171,3 +171,67 @@ def test_special_token_text_in_code_stays_text(engine: Engine) -> None:
     assert fim_middle not in ids
     assert not set(ids) & engine.stop_ids
     assert engine.decode(ids) == 'marker = "<|fim_middle|>"  # <|endoftext|>'
+
+
+def healed_reference(engine: Engine, ids: list[int], heal_at: int, steps: int) -> list[int]:
+    """Token healing the slow way: a full forward pass per token, no cache, no drafts."""
+    import torch
+
+    vocabulary = engine.vocabulary()
+    forced = vocabulary.text(ids[heal_at])
+    assert forced is not None
+    prompt = ids[:heal_at] + ids[heal_at + 1:]
+    out: list[int] = []
+    with torch.inference_mode():
+        for _ in range(steps):
+            logits = engine.model(input_ids=torch.tensor([prompt + out])).logits[0, -1]
+            pending = forced[len(engine.decode(out)):] if forced.startswith(
+                engine.decode(out)) else ""
+            allowed = vocabulary.consistent(pending) if pending else list(range(len(logits)))
+            out.append(allowed[int(torch.argmax(logits[allowed]))])
+    return out
+
+
+def test_healing_is_greedy_decoding_constrained_to_the_healed_text(
+    tiny_model_dir: Path,
+) -> None:
+    """The healed token's text is written first (as the same or a longer token), the text
+    returned starts after it, and cache, drafts and chunks change nothing."""
+    for draft_tokens in (0, 6):
+        engine = Engine(load_model(str(tiny_model_dir), dtype="float32", threads=1),
+                        draft_tokens=draft_tokens)
+        for source in ("total = compute(", "for item in items:\n    total += item.pr",
+                       "x = "):
+            ids = engine.encode(source)
+            heal_at = len(ids) - 1
+            forced = engine.vocabulary().text(ids[heal_at])
+            assert forced is not None and source.endswith(forced)
+            result = engine.generate(ids, max_new_tokens=10, stop=never, heal_at=heal_at)
+            expected = healed_reference(engine, ids, heal_at, len(result.ids))
+            assert list(result.ids) == expected
+            whole = engine.decode(result.ids)
+            assert whole.startswith(forced) and result.text == whole[len(forced):]
+            assert result.prompt_tokens == len(ids) - 1
+
+
+def test_healing_a_token_in_the_middle_of_a_fim_prompt(engine: Engine) -> None:
+    fim = engine.fim
+    assert fim is not None
+    prefix, suffix = engine.encode("value = max("), engine.encode(")\n")
+    ids = [fim.prefix_id, *prefix, fim.suffix_id, *suffix, fim.middle_id]
+    heal_at = len(prefix)  # the prefix's last token, "("
+    result = engine.generate(ids, max_new_tokens=6, stop=never, heal_at=heal_at)
+    assert result.ids and engine.decode(result.ids).startswith("(")
+    assert result.ids == tuple(healed_reference(engine, ids, heal_at, len(result.ids)))
+
+
+def test_special_or_final_tokens_are_not_healed(engine: Engine) -> None:
+    fim = engine.fim
+    assert fim is not None
+    ids = [fim.prefix_id, *engine.encode("a = "), fim.suffix_id, fim.middle_id]
+    plain = engine.generate(ids, max_new_tokens=6, stop=never)
+    for heal_at in (0, len(ids) - 2, len(ids) - 1, len(ids), -1):  # special, out of range
+        same = engine.generate(ids, max_new_tokens=6, stop=never, heal_at=heal_at)
+        assert same.text == plain.text and same.prompt_tokens == len(ids)
+    alone = engine.generate(ids[1:2], max_new_tokens=3, stop=never, heal_at=0)  # nothing left
+    assert alone.prompt_tokens == 1

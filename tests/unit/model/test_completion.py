@@ -17,6 +17,7 @@ class ScriptedEngine:
     def __init__(self, answer: str) -> None:
         self.answer = answer
         self.prompts: list[list[int]] = []
+        self.heals: list[int | None] = []
         self._fim = detect_fim({"<|fim_prefix|>": 1, "<|fim_suffix|>": 2, "<|fim_middle|>": 3})
 
     @property
@@ -28,8 +29,10 @@ class ScriptedEngine:
 
     def generate(self, ids: Sequence[int], *, max_new_tokens: int,
                  stop: Callable[[str], int | None], cancel: threading.Event | None = None,
-                 cache_key: str | None = None) -> Generation:
+                 cache_key: str | None = None,
+                 heal_at: int | None = None) -> Generation:
         self.prompts.append(list(ids))
+        self.heals.append(heal_at)
         text = ""
         for ch in self.answer[:max_new_tokens]:
             if cancel is not None and cancel.is_set():
@@ -55,6 +58,15 @@ def test_single_line_completion_stops_at_newline_and_drops_duplicate_closer() ->
     assert result.text == "r, 0"
     prompt = engine.prompts[0]
     assert prompt[0] == 1 and prompt[-1] == 3 and 2 in prompt
+
+
+def test_the_engine_is_asked_to_heal_the_last_token_before_the_cursor() -> None:
+    doc, offset = doc_with_cursor("x = compute(█)\n", "a.py")
+    engine = ScriptedEngine("1)\n")
+    complete_at(doc, offset, engine, CompletionSettings())
+    prompt, heal_at = engine.prompts[0], engine.heals[0]
+    assert heal_at is not None
+    assert prompt[heal_at] == engine.encode("(")[0] and prompt[heal_at + 1] == 2  # <fim_suffix>
 
 
 def test_multi_line_body_in_python_is_cut_before_the_next_def() -> None:

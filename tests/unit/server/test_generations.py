@@ -40,7 +40,8 @@ class SlowEngine:
 
     def generate(self, ids: Sequence[int], *, max_new_tokens: int,
                  stop: Callable[[str], int | None], cancel: Cancellation | None = None,
-                 cache_key: str | None = None) -> Generation:
+                 cache_key: str | None = None,
+                 heal_at: int | None = None) -> Generation:
         self.calls.append((len(ids), "start"))
         out: list[int] = []
         while len(out) < max_new_tokens:

@@ -33,7 +33,8 @@ class OracleEngine:
 
     def generate(self, ids: Sequence[int], *, max_new_tokens: int,
                  stop: Callable[[str], int | None], cancel: threading.Event | None = None,
-                 cache_key: str | None = None) -> Generation:
+                 cache_key: str | None = None,
+                 heal_at: int | None = None) -> Generation:
         ids = list(ids)
         start, middle = ids.index(FIM.prefix_id), ids.index(FIM.suffix_id)
         prefix = "".join(map(chr, ids[start + 1: middle]))

@@ -34,7 +34,8 @@ class Scripted:
 
     def generate(self, ids: Sequence[int], *, max_new_tokens: int,
                  stop: Callable[[str], int | None], cancel: object = None,
-                 cache_key: str | None = None) -> Generation:
+                 cache_key: str | None = None,
+                 heal_at: int | None = None) -> Generation:
         self.prompts.append(list(ids))
         text = ""
         for ch in self.answer[:max_new_tokens]:
