@@ -137,6 +137,14 @@ class FineTuneConfig:
     """Sequences per forward pass."""
     gradient_accumulation: int = 4
     """Forward passes per optimiser step (effective batch = batch_size × this × processes)."""
+    gradient_checkpointing: int | None = None
+    """Recompute the activations of every n-th decoder layer in the backward pass instead of
+    keeping them (1: every layer, 0: none): less memory, about a third more compute per step.
+    None: planned to fit ``max_memory`` (none when the run fits without)."""
+    max_memory: float = 0.0
+    """Most memory (GB) training may take: batch size (with more accumulation), gradient
+    checkpointing and, last, sequence length are planned to fit it, and a run that cannot fit
+    stops at once, saying what would. 0: 60 % of the memory available when the run starts."""
     epochs: float | None = None
     """Passes over the training data; None scales to the data: 3 for tiny repositories, down
     to 1, and always within ``max_minutes``."""

@@ -113,12 +113,22 @@ def make_trainable(model: Any, config: FineTuneConfig, adapter: Path | None = No
     if adapter is not None:
         check_adapter(adapter)
     torch.manual_seed(config.seed)
+    trainable = _wrapped(model, config, adapter)
+    # After peft's wrapping, which would make the inputs require gradients again.
+    checkpoint_layers(model, config.gradient_checkpointing or 0)
+    return trainable
+
+
+def _wrapped(model: Any, config: FineTuneConfig, adapter: Path | None) -> Any:
+    """``model`` with LoRA adapters (fresh, or ``adapter``), or with the parameters of the
+    method trainable."""
     if config.method == "lora":
         from peft import LoraConfig, PeftModel, get_peft_model
 
         with _peft_quietly():
             if adapter is not None:
                 return PeftModel.from_pretrained(model, str(adapter), is_trainable=True)
+            # "all-linear" leaves the output layer out: the vocabulary head stays frozen.
             lora = LoraConfig(r=config.lora_rank, lora_alpha=config.lora_alpha,
                               lora_dropout=config.dropout, target_modules="all-linear",
                               bias="none", task_type="CAUSAL_LM")
@@ -135,6 +145,21 @@ def make_trainable(model: Any, config: FineTuneConfig, adapter: Path | None = No
     if adapter is not None:
         apply_trained(model, adapter)
     return model
+
+
+def checkpoint_layers(model: Any, every: int) -> None:
+    """Recompute the activations of every ``every``-th decoder layer of the Hugging Face model
+    ``model`` in the backward pass (0: none, the activations are kept). Non-reentrant
+    checkpointing: gradients reach LoRA adapters inside a layer without the inputs requiring
+    gradients, so the hook that would make them is removed (it would keep the activations of
+    the frozen layers below a ``top`` fine-tune)."""
+    if every <= 0:
+        if getattr(model, "is_activation_checkpointing", False):
+            model.activation_checkpointing_disable()
+        return
+    model.activation_checkpointing_enable(
+        activation_checkpointing_kwargs={"use_reentrant": False}, every_n_layers=every)
+    model.disable_input_require_grads()
 
 
 def trainable_parameters(model: Any) -> tuple[int, int]:

@@ -2,7 +2,8 @@
 ``kodama fine-tune`` calls in turn, printing what it returns:
 
 1. :func:`open_run` — the accelerator, the adapter to continue from, the run folder (in
-   Kodama's cache; it keeps what ``--resume`` needs), the one walk of the repository, the model;
+   Kodama's cache; it keeps what ``--resume`` needs), the one walk of the repository, the model,
+   and the batch size, sequence length and checkpointing that fit the memory budget;
 2. :func:`prepare_data` — the dataset built (:mod:`.dataset`) or, resuming, read back;
 3. :func:`plan_training` — the model made trainable, one measured step sizing the run to
    ``fine_tune.max_minutes`` (a dry run stops after it);
@@ -82,6 +83,7 @@ from kodama.model.finetune.run import (
     complete_holes,
     load,
     make_accelerator,
+    plan_memory,
     read_object,
     reading_back,
     run_folder,
@@ -178,9 +180,12 @@ def open_run(request: Request, settings: Settings, hooks: Hooks | None = None,
                     if main and not request.dry_run else None)
     corpus = fdata.collect(root)  # the one walk of the repository: data, holes, context
     loaded = load(settings.model, hooks.load_progress)
+    # Before any data is prepared: the sequence length may change, or nothing fits at all.
+    settings, memory = plan_memory(settings, loaded.model, corpus, folder, request.resume,
+                                   accelerator)
     pad_id = loaded.tokenizer.pad_token_id
     return Run(request, settings, hooks, root, accelerator, store, installed, folder, corpus,
-               loaded, pad_id if pad_id is not None else 0, started)
+               loaded, pad_id if pad_id is not None else 0, started, memory)
 
 
 def prepare_data(run: Run) -> PreparedDataset | None:
@@ -421,7 +426,8 @@ def _training_summary(run: Run, training: Training, base: BaseMeasure,
         learning_rate=run_plan.learning_rate, sequence_tokens=ft.sequence_tokens,
         effective_batch=ft.batch_size * ft.gradient_accumulation
         * run.accelerator.num_processes,
-        history=state.history, config=asdict(ft))
+        history=state.history, config=asdict(ft),
+        memory_plan=run.memory.to_json() if run.memory is not None else None)
 
 
 def _install(run: Run, dataset: PreparedDataset, report: FineTuneReport, hole_set: HoleSet,

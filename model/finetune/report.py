@@ -159,6 +159,10 @@ class TrainingSummary:
     history: list[dict[str, float]]
     config: dict[str, Any]
     """The ``fine_tune`` settings of the run."""
+    memory_plan: dict[str, Any] | None = None
+    """The memory plan: batch, sequence length, checkpointing, the budget and the estimated
+    peak, whole and by part, in bytes (``MemoryPlan.to_json`` of :mod:`.planning`), to set
+    against ``peak_memory_mb``; None when the run had none."""
 
 
 @dataclass
@@ -226,6 +230,14 @@ def _comparison(report: FineTuneReport) -> list[str]:
     return lines
 
 
+def _estimated(memory_plan: dict[str, Any] | None) -> str:
+    """The memory plan's estimated peak and budget, for the line of the measured peak."""
+    if not memory_plan:
+        return ""
+    return (f" (estimated {memory_plan['peak'] / 1e6:.0f} MB of "
+            f"{memory_plan['budget'] / 1e6:.0f} MB allowed)")
+
+
 def _training_and_data(report: FineTuneReport) -> list[str]:
     data, training = report.data, report.training
     lines = ["## Training", "",
@@ -233,7 +245,7 @@ def _training_and_data(report: FineTuneReport) -> list[str]:
              f"{training.limited_by}), {training.finished}",
              f"- {training.tokens:,} tokens in {training.seconds / 60:.1f} min "
              f"({training.tokens_per_second:.0f} tokens/s), peak memory "
-             f"{training.peak_memory_mb:.0f} MB",
+             f"{training.peak_memory_mb:.0f} MB" + _estimated(training.memory_plan),
              f"- best validation loss {_loss(training.best_validation_loss)} at step "
              f"{training.best_step} (before training "
              f"{_loss(training.initial_validation_loss)})",

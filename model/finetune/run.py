@@ -15,9 +15,9 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from kodama.model.completion import CompletionSettings
 from kodama.model.config import FineTuneConfig, ModelConfig
@@ -36,10 +36,15 @@ from kodama.model.finetune.store import AdapterStore, Installed, repo_key
 from kodama.model.loader import LoadedModel
 from kodama.model.types import ProgressFn
 
+if TYPE_CHECKING:  # planning imports torch: only once a run plans its memory
+    from kodama.model.finetune.planning import MemoryPlan
+
 T = TypeVar("T")
 
 DONE_FILE = "done"
 """Written when a run is over (its decision): such a run is never resumed."""
+MEMORY_FILE = "memory.json"
+"""The run's memory plan: a resumed run trains with the batches it began with."""
 
 
 class DamagedRunFolder(ValueError):
@@ -119,6 +124,8 @@ class Run:
     """The tokenizer's padding id (0 when it has none)."""
     started: float = field(default_factory=time.perf_counter)
     """When the run began (``time.perf_counter``), for the report's wall time."""
+    memory: MemoryPlan | None = None
+    """How training fits the memory budget (None: a resumed run planned by an older Kodama)."""
 
     @property
     def main(self) -> bool:
@@ -149,6 +156,55 @@ def make_accelerator(config: FineTuneConfig) -> Any:
     # gloo group (accelerate only forms a CPU group when asked for the CPU).
     return Accelerator(gradient_accumulation_steps=config.gradient_accumulation,
                        mixed_precision=mixed, cpu=not gpu)
+
+
+def plan_memory(settings: Settings, model: Any, corpus: fdata.Corpus, folder: Path | None,
+                resume: bool, accelerator: Any) -> tuple[Settings, MemoryPlan | None]:
+    """The settings with the batch size, sequence length and gradient checkpointing that fit
+    the memory budget (:func:`~kodama.model.finetune.planning.fit_memory`), decided by the main
+    process and kept in the run folder; a resumed run reads them back (an older Kodama's run
+    folder holds none: the settings stay). :class:`~.planning.MemoryTooSmall` in every
+    process when nothing fits."""
+    from kodama.model.finetune import planning
+
+    decided = shared(accelerator, _decide_memory(settings.fine_tune, model, corpus, folder,
+                                                 resume, accelerator)
+                     if accelerator.is_main_process else {})
+    if "error" in decided:
+        raise planning.MemoryTooSmall(decided["error"])
+    if not decided:
+        return settings, None
+    memory = planning.MemoryPlan(**decided)
+    return replace(settings, fine_tune=planning.fitted(settings.fine_tune, memory)), memory
+
+
+def _decide_memory(ft: FineTuneConfig, model: Any, corpus: fdata.Corpus, folder: Path | None,
+                   resume: bool, accelerator: Any) -> dict[str, Any]:
+    """The main process's memory plan as data: read back when resuming (empty when the run
+    folder holds none), else fitted and saved; ``{"error": message}`` when nothing fits (the
+    new run folder is then removed)."""
+    from kodama.model.finetune import planning
+    from kodama.model.finetune.durable_files import replace_json
+
+    file = folder / MEMORY_FILE if folder is not None else None
+    if resume and file is not None:
+        if not file.is_file():
+            return {}
+        decided = read_object(file)
+        with reading_back(file.parent, str(file)):
+            planning.MemoryPlan(**decided)
+        return decided
+    budget = planning.memory_budget(ft, accelerator.device, accelerator.num_processes)
+    text = sum(len(f.text) for f in corpus.files) // planning.CHARS_PER_TOKEN
+    try:
+        decided = asdict(planning.fit_memory(planning.model_shape(model), ft, budget, text))
+    except planning.MemoryTooSmall as exc:
+        if folder is not None:  # the new run folder: it holds nothing yet
+            shutil.rmtree(folder, ignore_errors=True)
+        return {"error": str(exc)}
+    if file is not None:
+        replace_json(file, decided)
+    return decided
 
 
 def shared(accelerator: Any, value: T) -> T:

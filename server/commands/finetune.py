@@ -232,6 +232,8 @@ def _print_plan(run: Run, training: Training) -> None:
          f"({run_plan.epochs:.2f} epochs, set by {run_plan.limited_by}); "
          f"{run_plan.step_seconds:.1f} s per step measured; {training.trainable:,} of "
          f"{training.total:,} parameters trained ({ft.method})")
+    if run.memory is not None:
+        _say(run.memory.summary())
     _say(f"estimated time: training {run_plan.seconds / 60:.0f} min + before/after "
          f"evaluation ~{training.evaluation_seconds / 60:.0f} min"
          + (" (the previous run's test holes included)" if training.evaluations == 3 else ""))

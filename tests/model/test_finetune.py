@@ -43,7 +43,24 @@ def test_dry_run_prints_statistics_and_an_estimate_without_training(
     assert "train " in err and "validation " in err and "test " in err
     assert "left out: secret: secret file (.env) 1" in err
     assert "estimated time: training" in err
+    assert "GB allowed (--max-memory); gradient checkpointing off" in err
     assert run_dirs(root) == []
+    assert AdapterStore().current(root) is None
+
+
+def test_a_max_memory_nothing_fits_stops_at_once_saying_what_would(
+    tmp_path: Path, tiny_model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = make_repo(tmp_path / "repo")
+    started = time.perf_counter()
+    assert fine_tune(root, tiny_model_dir, "--max-memory", "0.2") == 2
+    assert time.perf_counter() - started < 60
+    err = capsys.readouterr().err
+    assert ("kodama: fine-tuning this 0.1M-parameter model (lora) needs at least 0.7 GB "
+            "(runtime 0.6 GB), ") in err
+    assert "it may use 0.2 GB (--max-memory 0.2). Pass --max-memory 0.7 if " in err
+    assert "data:" not in err  # nothing was prepared, nothing trained
+    assert run_dirs(root) == []  # the new run folder is removed
     assert AdapterStore().current(root) is None
 
 

@@ -14,7 +14,7 @@ from kodama.model.config import FineTuneConfig, ModelConfig
 from kodama.model.finetune import data, pipeline
 from kodama.model.finetune.dataset import DATASET_FILE, text_hash
 from kodama.model.finetune.holes import HOLES_FILE
-from kodama.model.finetune.run import DONE_FILE, Hooks, Request, Settings
+from kodama.model.finetune.run import DONE_FILE, MEMORY_FILE, Hooks, Request, Settings
 from kodama.model.finetune.store import AdapterStore
 from kodama.server.config import KodamaConfig
 from kodama.server.setup import settings_from
@@ -63,6 +63,9 @@ def test_the_stages_measure_train_report_and_install(tmp_path: Path,
     saved = json.loads((run.folder / "report.json").read_text())
     assert saved == json.loads(json.dumps(report.to_json(), default=str))
     assert saved["installed"] == installed.version and saved["training"]["steps"] == 3
+    memory_plan = saved["training"]["memory_plan"]
+    assert 0 < memory_plan["parts"]["weights"] < memory_plan["peak"] <= memory_plan["budget"]
+    assert "MB (estimated " in (run.folder / "report.md").read_text()
     assert saved["results"]["holes"] == 4 and saved["data"]["continued_from"] is None
     assert installed.meta["results"] == report.results.to_json()
     assert installed.meta["splits"] == dataset.splits
@@ -86,6 +89,31 @@ def test_a_resumed_run_reads_its_data_and_plan_back(tmp_path: Path,
     assert again.folder == first.folder
     assert pipeline.prepare_data(again) == dataset
     assert pipeline.plan_training(again, dataset).plan == planned
+
+
+def test_the_memory_plan_shapes_the_data_and_a_resumed_run_keeps_it(
+        tmp_path: Path, tiny_model_dir: Path) -> None:
+    root = make_repo(tmp_path / "repo")
+    # Without checkpointing, only one sequence of 128 tokens per pass fits in 0.607 GB
+    # (the tiny model's estimate is mostly the runtime's 0.6 GB).
+    tight = settings(tiny_model_dir, max_steps=1, max_memory=0.607, gradient_checkpointing=0,
+                     sequence_tokens=256, batch_size=2, gradient_accumulation=2)
+    first = pipeline.open_run(Request(root), tight, store=AdapterStore(tmp_path / "a"))
+    assert first.memory is not None and first.folder is not None
+    assert first.memory.peak <= first.memory.budget == 607_000_000
+    fitted = first.settings.fine_tune
+    # As many tokens per optimiser step as configured (2 × 2 × 256).
+    assert (fitted.batch_size, fitted.gradient_accumulation, fitted.sequence_tokens,
+            fitted.gradient_checkpointing) == (1, 8, 128, 0)
+    assert json.loads((first.folder / MEMORY_FILE).read_text())["sequence_tokens"] == 128
+    dataset = pipeline.prepare_data(first)
+    assert dataset is not None and max(len(s.ids) for s in dataset.train) <= 128
+
+    roomy = settings(tiny_model_dir, max_steps=1, max_memory=100.0)
+    again = pipeline.open_run(Request(root, resume=True), roomy,
+                              store=AdapterStore(tmp_path / "a"))
+    assert again.memory == first.memory and again.settings.fine_tune.sequence_tokens == 128
+    assert again.settings.fine_tune.batch_size == fitted.batch_size
 
 
 def test_nothing_changed_since_the_installed_adapter_stops_before_training(
