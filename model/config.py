@@ -37,7 +37,9 @@ class ModelConfig:
     quantization: QuantizationName = "int8"
     """Weight-only quantisation of the linear layers: ``int8`` halves the weights' memory and
     speeds up decoding (prefill still runs in bf16); ``int4`` (groups of 32) reads half as many
-    bytes again per token; ``none`` keeps the weights as loaded."""
+    bytes again per token; ``none`` keeps the weights as loaded. The packed weights are kept in
+    the cache (``packed/``, written once per model), so a start reads them and never holds the
+    float model (without an adapter)."""
     memory_budget_mb: int = 0
     """Memory the language server may use (resident, in MB) before it degrades instead of
     being killed: past it, repository context is turned off, its index and the per-document

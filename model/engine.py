@@ -117,8 +117,11 @@ class Engine:
         self.tokenizer: Any = loaded.tokenizer
         self.quantization = quantization
         self.draft_tokens = draft_tokens
-        if quantize_model(self.model, quantization):
-            release_memory()
+        if loaded.quantization not in ("none", quantization):
+            raise ValueError(f"the model was loaded with {loaded.quantization} weights, not "
+                             f"{quantization}")
+        quantize_model(self.model, quantization)
+        release_memory()  # the loader's and the quantiser's temporaries
         self._fim = detect_fim(self.tokenizer.get_vocab())
         self.stop_ids = stop_ids(
             self.tokenizer, getattr(self.model.generation_config, "eos_token_id", None))

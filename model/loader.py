@@ -74,6 +74,8 @@ class LoadedModel:
     """Float type of the weights: ``bfloat16`` or ``float32``."""
     load_seconds: float
     """Wall time of :func:`load_model`, conversion included."""
+    quantization: str = "none"
+    """Format of the linear layers as loaded: ``none`` (float) or packed ``int8``/``int4``."""
 
 
 def _presets_hint() -> str:
@@ -207,6 +209,7 @@ def load_model(
     progress: ProgressFn | None = None,
     threads: int | None = None,
     adapter: Path | None = None,
+    quantization: str = "none",
 ) -> LoadedModel:
     """Load the model ``spec`` names (see :func:`resolve`) with its tokenizer, ready to generate.
 
@@ -217,7 +220,10 @@ def load_model(
     folder ``kodama fine-tune`` wrote: it is merged into the weights (no cost per token); it
     is read from safetensors only, once checked
     (:func:`~kodama.model.finetune.adapter.check_adapter`), and any problem with it is an
-    :class:`AdapterLoadError`.
+    :class:`AdapterLoadError`. ``quantization`` (``int8``, ``int4``) returns the model with its
+    linear layers already packed, read from the packed copy in the cache
+    (:mod:`kodama.model.weights.packed`, written on first use in a child process), so that the
+    float weights are never all in memory; without an adapter only.
     """
     if dtype not in ("auto", "bfloat16", "float32"):
         raise ValueError(f"dtype must be 'auto', 'bfloat16' or 'float32', not {dtype!r}")
@@ -240,11 +246,18 @@ def load_model(
         progress(message, None)
     logger.info("loading %s from %s as %s", spec, folder, chosen)
     kwargs: dict[str, Any] = {"local_files_only": True} if _hub_offline() else {}
+    packed = None if adapter is not None else _packed_copy(source, folder, quantization, chosen,
+                                                           progress)
     try:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         with quiet_transformers(progress, message):
-            model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch_dtype, **kwargs)
+            if packed is not None:
+                from kodama.model.weights.packed import load_packed
+
+                model = load_packed(packed[0], packed[1], torch_dtype)
+            else:
+                model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch_dtype, **kwargs)
             tokenizer = AutoTokenizer.from_pretrained(folder, **kwargs)
     except Exception as error:
         raise ModelLoadError(_failure_message(spec, source, folder, error)) from error
@@ -265,7 +278,47 @@ def load_model(
     logger.info("loaded %s (%s) in %.1f s", name, actual, seconds)
     if progress is not None:
         progress(f"Loaded {name}", 1.0)
-    return LoadedModel(model, tokenizer, name, source, actual, seconds)
+    return LoadedModel(model, tokenizer, name, source, actual, seconds,
+                       quantization if packed is not None else "none")
+
+
+def _local_folder(source: ModelSource, folder: str) -> Path | None:
+    """The model folder on disk: ``folder`` itself, or a hub model's snapshot in the local
+    Hugging Face cache (None until the first load has downloaded it)."""
+    if source.kind != "hub":
+        return Path(folder)
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        config = try_to_load_from_cache(source.value, "config.json")
+    except Exception:  # an unreadable cache: load the usual way
+        return None
+    return Path(config).parent if isinstance(config, str) else None
+
+
+def _packed_copy(source: ModelSource, folder: str, quantization: str, dtype: str,
+                 progress: ProgressFn | None) -> tuple[Path, Path] | None:
+    """(model folder, packed folder) of the model's weights packed as ``quantization``, packing
+    them first in a child process if needed; None where there is nothing to pack or packing
+    failed (then the float weights load and are quantised in memory, as before)."""
+    if quantization == "none":
+        return None
+    local = _local_folder(source, folder)
+    if local is None:
+        return None
+    from kodama.model.weights.packed import can_pack, ensure_packed, packed_ready
+
+    if not can_pack(local, quantization):  # type: ignore[arg-type]
+        return None
+    packed = packed_ready(local, quantization, dtype)  # type: ignore[arg-type]
+    if packed is None:
+        try:
+            packed = run_isolated(ensure_packed, local, quantization, dtype, progress=progress)
+        except ModelLoadError as error:
+            logger.warning("could not pack %s as %s, quantising in memory: %s", local,
+                           quantization, error)
+            return None
+    return local, packed
 
 
 def _check_adapter(adapter: Path, spec: str) -> None:

@@ -44,34 +44,73 @@ INT4_BLOCK_N = 64
 """Output rows the CPU int4 kernel packs together (its layout: :func:`int4_layout_ok`)."""
 
 
+def pack_int8(weight: torch.Tensor) -> dict[str, torch.Tensor]:
+    """``weight`` (``[out, in]``, any float type) as int8 values and one bf16 scale per row.
+
+    Rows are converted in blocks so that the float32 working copy stays small (the output head
+    alone is 136 M weights).
+    """
+    rows = weight.shape[0]
+    qweight = torch.empty(weight.shape, dtype=torch.int8)
+    scale = torch.empty(rows, dtype=torch.float32)
+    for start in range(0, rows, QUANTIZE_BLOCK_ROWS):
+        block = weight[start:start + QUANTIZE_BLOCK_ROWS].float()
+        block_scale = (block.abs().amax(dim=1) / 127.0).clamp(min=1e-12)
+        scale[start:start + QUANTIZE_BLOCK_ROWS] = block_scale
+        qweight[start:start + QUANTIZE_BLOCK_ROWS] = torch.round(
+            block / block_scale[:, None]).clamp(-127, 127).to(torch.int8)
+    return {"qweight": qweight, "scale": scale.to(torch.bfloat16)}
+
+
+def pack_int4(weight: torch.Tensor) -> dict[str, torch.Tensor]:
+    """``weight`` (``[out, in]``) as int4 groups (scale and offset each), packed for the kernel."""
+    rows, cols = weight.shape
+    groups = cols // INT4_GROUP
+    values = torch.empty((rows, cols), dtype=torch.int32)
+    scales = torch.empty((rows, groups), dtype=torch.float32)
+    lows = torch.empty((rows, groups), dtype=torch.float32)
+    for start in range(0, rows, QUANTIZE_BLOCK_ROWS):
+        end = start + QUANTIZE_BLOCK_ROWS
+        block = weight[start:end].float().reshape(-1, groups, INT4_GROUP)
+        low = block.amin(dim=2, keepdim=True)
+        scale = ((block.amax(dim=2, keepdim=True) - low) / 15.0).clamp(min=1e-12)
+        values[start:end] = torch.round((block - low) / scale).clamp(0, 15).reshape(
+            -1, cols).to(torch.int32)
+        scales[start:end] = scale.squeeze(2)
+        lows[start:end] = low.squeeze(2)
+    # The kernel computes (q - 8) * scale + zero, so zero is the group's value at q = 8.
+    zeros = lows + scales * 8
+    return {
+        "packed": torch.ops.aten._convert_weight_to_int4pack_for_cpu(values, 1),
+        "scale_zeros": torch.stack((scales, zeros), dim=2).transpose(0, 1).contiguous().to(
+            torch.bfloat16),  # [groups, rows, 2]
+    }
+
+
+def _own_bias(linear: nn.Linear) -> torch.Tensor | None:
+    # A copy, never a view: the loaded weights may be a memory map of the model file, which
+    # stays resident for as long as any tensor points into it.
+    bias = linear.bias
+    return None if bias is None else bias.detach().clone()
+
+
 class Int8Linear(nn.Module):
     """A linear layer with int8 weights (per-output-channel scales) and float activations."""
 
-    def __init__(self, linear: nn.Linear) -> None:
-        """Quantise ``linear``'s weight; the float weight is not kept.
-
-        Rows are converted in blocks so that the float32 working copy stays small (the
-        output head alone is 136 M weights).
-        """
+    def __init__(self, qweight: torch.Tensor, scale: torch.Tensor,
+                 bias: torch.Tensor | None) -> None:
+        """A layer from packed tensors (:func:`pack_int8`'s); ``quantize`` makes one from a
+        float layer."""
         super().__init__()
-        weight = linear.weight.detach()
-        rows = weight.shape[0]
-        qweight = torch.empty(weight.shape, dtype=torch.int8)
-        scale = torch.empty(rows, dtype=torch.float32)
-        for start in range(0, rows, QUANTIZE_BLOCK_ROWS):
-            block = weight[start:start + QUANTIZE_BLOCK_ROWS].float()
-            block_scale = (block.abs().amax(dim=1) / 127.0).clamp(min=1e-12)
-            scale[start:start + QUANTIZE_BLOCK_ROWS] = block_scale
-            qweight[start:start + QUANTIZE_BLOCK_ROWS] = torch.round(
-                block / block_scale[:, None]).clamp(-127, 127).to(torch.int8)
-        self.in_features = linear.in_features
-        self.out_features = linear.out_features
+        self.out_features, self.in_features = qweight.shape
         self.register_buffer("qweight", qweight)
-        self.register_buffer("scale", scale.to(torch.bfloat16))
-        bias = linear.bias
-        # A copy, never a view: the loaded weights may be a memory map of the model file, which
-        # stays resident for as long as any tensor points into it.
-        self.register_buffer("bias", None if bias is None else bias.detach().clone())
+        self.register_buffer("scale", scale)
+        self.register_buffer("bias", bias)
+
+    @classmethod
+    def quantize(cls, linear: nn.Linear) -> Int8Linear:
+        """``linear`` quantised; its float weight is not kept."""
+        return cls(**pack_int8(linear.weight.detach()), bias=_own_bias(linear))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x @ W.T + b`` with the int8 kernel for few rows, dequantised bf16 GEMM otherwise."""
@@ -116,42 +155,24 @@ def int4_layout_ok() -> bool:
     return bool(torch.equal(_int4_unpack(packed, rows, cols).int(), values))
 
 
-def int4_fits(linear: nn.Linear) -> bool:
-    """Whether the int4 kernel takes this layer's shape."""
-    return linear.out_features % INT4_BLOCK_N == 0 and linear.in_features % INT4_GROUP == 0
-
-
 class Int4Linear(nn.Module):
     """A linear layer with int4 weights (groups of ``INT4_GROUP``, scale and offset each)."""
 
-    def __init__(self, linear: nn.Linear) -> None:
-        """Quantise ``linear``'s weight (asymmetric, per group); the float weight is not kept."""
+    def __init__(self, packed: torch.Tensor, scale_zeros: torch.Tensor,
+                 bias: torch.Tensor | None) -> None:
+        """A layer from packed tensors (:func:`pack_int4`'s); ``quantize`` makes one from a
+        float layer."""
         super().__init__()
-        weight = linear.weight.detach()
-        rows, cols = weight.shape
-        groups = cols // INT4_GROUP
-        values = torch.empty((rows, cols), dtype=torch.int32)
-        scales = torch.empty((rows, groups), dtype=torch.float32)
-        lows = torch.empty((rows, groups), dtype=torch.float32)
-        for start in range(0, rows, QUANTIZE_BLOCK_ROWS):
-            end = start + QUANTIZE_BLOCK_ROWS
-            block = weight[start:end].float().reshape(-1, groups, INT4_GROUP)
-            low = block.amin(dim=2, keepdim=True)
-            scale = ((block.amax(dim=2, keepdim=True) - low) / 15.0).clamp(min=1e-12)
-            values[start:end] = torch.round((block - low) / scale).clamp(0, 15).reshape(
-                -1, cols).to(torch.int32)
-            scales[start:end] = scale.squeeze(2)
-            lows[start:end] = low.squeeze(2)
-        self.in_features = cols
-        self.out_features = rows
-        self.register_buffer(
-            "packed", torch.ops.aten._convert_weight_to_int4pack_for_cpu(values, 1))
-        # The kernel computes (q - 8) * scale + zero, so zero is the group's value at q = 8.
-        zeros = lows + scales * 8
-        self.register_buffer("scale_zeros", torch.stack((scales, zeros), dim=2).transpose(
-            0, 1).contiguous().to(torch.bfloat16))  # [groups, rows, 2]
-        bias = linear.bias
-        self.register_buffer("bias", None if bias is None else bias.detach().clone())
+        self.out_features = scale_zeros.shape[1]
+        self.in_features = scale_zeros.shape[0] * INT4_GROUP
+        self.register_buffer("packed", packed)
+        self.register_buffer("scale_zeros", scale_zeros)
+        self.register_buffer("bias", bias)
+
+    @classmethod
+    def quantize(cls, linear: nn.Linear) -> Int4Linear:
+        """``linear`` quantised; its float weight is not kept."""
+        return cls(**pack_int4(linear.weight.detach()), bias=_own_bias(linear))
 
     def dequantized(self, dtype: torch.dtype) -> torch.Tensor:
         """The weight as ``dtype`` (``[out, in]``), unpacked from the int4 copy."""
@@ -180,10 +201,17 @@ class Int4Linear(nn.Module):
         return out.reshape(*shape[:-1], self.out_features)
 
 
+def packs_int4(quantization: Quantization, out_features: int, in_features: int,
+               head: bool) -> bool:
+    """Whether a layer of this shape gets int4 weights under ``quantization`` (else int8)."""
+    return (quantization == "int4" and not head and out_features % INT4_BLOCK_N == 0
+            and in_features % INT4_GROUP == 0)
+
+
 def _packed_layer(linear: nn.Linear, quantization: Quantization, head: bool) -> nn.Module:
-    if quantization == "int4" and not head and int4_fits(linear):
-        return Int4Linear(linear)
-    return Int8Linear(linear)
+    if packs_int4(quantization, linear.out_features, linear.in_features, head):
+        return Int4Linear.quantize(linear)
+    return Int8Linear.quantize(linear)
 
 
 def quantize_model(model: Any, quantization: Quantization) -> int:
@@ -202,6 +230,8 @@ def quantize_model(model: Any, quantization: Quantization) -> int:
                          "which this torch build lacks or packs differently; use int8")
     head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
     names = [name for name, module in model.named_modules() if isinstance(module, nn.Linear)]
+    if not names:  # already packed (a packed copy from the cache): nothing to do
+        return 0
     for name in names:  # by name, so no list keeps the float layers alive
         parent_name, _, child = name.rpartition(".")
         parent = model.get_submodule(parent_name) if parent_name else model

@@ -85,7 +85,7 @@ def local_engine(model: ModelConfig, adapter: Path | None,
     from kodama.model.loader import load_model
 
     loaded = load_model(model.name, dtype=model.dtype, progress=progress,
-                        threads=model.threads, adapter=adapter)
+                        threads=model.threads, adapter=adapter, quantization=model.quantization)
     return Engine(loaded, quantization=model.quantization), loaded
 
 

@@ -133,7 +133,8 @@ def _make_tokenizer() -> Any:
     return tokenizer
 
 
-def make_tiny_model(path: Path, *, emit: tuple[str, str] | None = None) -> Path:
+def make_tiny_model(path: Path, *, emit: tuple[str, str] | None = None,
+                    tied: bool = False) -> Path:
     """Write a tiny seeded Qwen2 causal LM with a real BPE tokenizer to ``path``; return it.
 
     With ``emit=("x", "y")`` the output head only ever picks one of those two tokens (by the
@@ -155,7 +156,7 @@ def make_tiny_model(path: Path, *, emit: tuple[str, str] | None = None) -> Path:
         num_key_value_heads=2,
         max_position_embeddings=2048,
         rms_norm_eps=1e-6,
-        tie_word_embeddings=False,
+        tie_word_embeddings=tied,
         bos_token_id=eos,
         eos_token_id=eos,
         pad_token_id=eos,

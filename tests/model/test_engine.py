@@ -144,7 +144,7 @@ def test_int8_linear_is_close_to_the_float_layer() -> None:
 
     torch.manual_seed(0)
     layer = torch.nn.Linear(64, 96).to(torch.bfloat16)
-    packed = Int8Linear(layer)
+    packed = Int8Linear.quantize(layer)
     for rows in (1, DEQUANT_MIN_ROWS + 3):
         x = torch.randn(1, rows, 64, dtype=torch.bfloat16)
         ref = layer(x).float()
