@@ -201,6 +201,41 @@ class Int4Linear(nn.Module):
         return out.reshape(*shape[:-1], self.out_features)
 
 
+class CompactEmbedding(nn.Module):
+    """An embedding table kept in bfloat16 whose rows come out in the model's float type.
+
+    A model computing in float32 (CPUs without bf16 units) whose table holds only bfloat16
+    values (every checkpoint stored in bf16, the default model's included) loses nothing by
+    keeping the table in bf16: the very same rows, half the memory (272 MB of the default
+    model's 1.5 GB).
+    """
+
+    def __init__(self, weight: torch.Tensor, dtype: torch.dtype,
+                 padding_idx: int | None = None) -> None:
+        """``weight`` (bf16, ``[rows, dim]``) looked up into ``dtype`` rows."""
+        super().__init__()
+        self.num_embeddings, self.embedding_dim = weight.shape
+        self.padding_idx = padding_idx
+        self.out_dtype = dtype
+        self.register_buffer("weight", weight)
+
+    @classmethod
+    def of(cls, embedding: nn.Module) -> CompactEmbedding | None:
+        """``embedding`` made compact, or None when that would change a value (or it is not a
+        float32 ``nn.Embedding``)."""
+        if not isinstance(embedding, nn.Embedding) or embedding.weight.dtype != torch.float32:
+            return None
+        compact = embedding.weight.detach().to(torch.bfloat16)
+        if not torch.equal(compact.float(), embedding.weight):
+            return None
+        return cls(compact, torch.float32, embedding.padding_idx)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        """The rows of ``ids``, as the model's float type."""
+        weight = cast(torch.Tensor, self.weight)
+        return nn.functional.embedding(ids, weight, self.padding_idx).to(self.out_dtype)
+
+
 def packs_int4(quantization: Quantization, out_features: int, in_features: int,
                head: bool) -> bool:
     """Whether a layer of this shape gets int4 weights under ``quantization`` (else int8)."""
@@ -215,7 +250,8 @@ def _packed_layer(linear: nn.Linear, quantization: Quantization, head: bool) -> 
 
 
 def quantize_model(model: Any, quantization: Quantization) -> int:
-    """Replace the model's ``nn.Linear`` layers (lm_head included) in place; how many.
+    """Replace the model's ``nn.Linear`` layers (lm_head included) in place; how many. A float32
+    embedding table that holds only bf16 values is kept in bf16 (:class:`CompactEmbedding`).
 
     Layers are converted one at a time, so memory never holds two copies of the model.
     Raises ValueError for an unknown quantisation, or int4 where torch's int4 kernel is missing.
@@ -238,6 +274,9 @@ def quantize_model(model: Any, quantization: Quantization) -> int:
         layer = getattr(parent, child)
         setattr(parent, child, _packed_layer(layer, quantization, layer is head))
         del layer
+    compact = CompactEmbedding.of(model.get_input_embeddings())
+    if compact is not None:
+        model.set_input_embeddings(compact)
     # Everything else (embeddings, norms) gets its own memory, so that the memory map of the
     # model file, if the loader used one, is released with the float weights.
     with torch.no_grad():

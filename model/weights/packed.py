@@ -8,7 +8,7 @@ in-memory quantisation (so the very same values) and writes the result under
 ``<cache>/packed/``. Every start then reads that file: the model is built without weights
 (accelerate's ``init_empty_weights``), the packed layers are put in place, and the other tensors
 (embeddings, norms, biases) are read straight into the compute float type, a block of rows at
-a time.
+a time; an embedding table of bf16 values stays bf16 (``CompactEmbedding``).
 
 The cache key is a SHA-256 of the folder's resolved path, the sizes and times of its config and
 safetensors files, the weight format, the float type the weights are rounded to before packing
@@ -33,7 +33,7 @@ from kodama.model.quantize import Quantization, pack_int4, pack_int8, packs_int4
 from kodama.model.types import ProgressFn, report_progress
 from kodama.model.weights.store import cache_root, ensure_folder, is_complete
 
-PACKED_VERSION = 1
+PACKED_VERSION = 2
 """Version of the packed layout; bump it to make every packed copy rebuild."""
 
 WEIGHTS_NAME = "packed.safetensors"
@@ -187,12 +187,23 @@ def write_packed(folder: Path, quantization: Quantization, dtype: str, out: Path
                 packed = pack_int4(weight) if int4 else pack_int8(weight)
                 tensors.update({f"{module}.{key}": value for key, value in packed.items()})
             else:
-                tensors[name] = tensor.contiguous()
+                tensors[name] = _exact_bf16(tensor.contiguous())
             del tensor
     out.mkdir(parents=True)
     save_file(tensors, str(out / WEIGHTS_NAME),
               metadata={"quantization": quantization, "layers": json.dumps(layers)})
     report_progress(progress, f"Packing {quantization} weights", 1.0)
+
+
+def _exact_bf16(tensor: Any) -> Any:
+    """``tensor`` in bfloat16 when that changes no value (a float32 copy of bf16 weights), so
+    that loading can keep the embedding table compact (:class:`CompactEmbedding`)."""
+    import torch
+
+    if tensor.dtype != torch.float32:
+        return tensor
+    compact = tensor.to(torch.bfloat16)
+    return compact if torch.equal(compact.float(), tensor) else tensor
 
 
 _DTYPES = {"BF16": "bfloat16", "F16": "float16", "F32": "float32", "F64": "float64",
@@ -252,6 +263,21 @@ def _torch() -> Any:
     return torch
 
 
+def _compact_embeddings(model: Any, weights: _PackedFile, dtype: Any) -> None:
+    """Put a :class:`CompactEmbedding` in place when the model computes in float32 and its
+    table is stored in bf16 (what in-memory quantisation does to such a table)."""
+    import torch
+
+    from kodama.model.quantize import CompactEmbedding
+
+    embeddings = model.get_input_embeddings()
+    name = next(name for name, module in model.named_modules() if module is embeddings)
+    key = f"{name}.weight"
+    if dtype == torch.float32 and weights.entries.get(key, {}).get("dtype") == "BF16":
+        model.set_input_embeddings(CompactEmbedding(weights.tensor(key), dtype,
+                                                    getattr(embeddings, "padding_idx", None)))
+
+
 def load_packed(folder: Path, packed: Path, dtype: Any) -> Any:
     """The model of ``folder`` with the packed weights in ``packed``, floats as ``dtype``."""
     from transformers import GenerationConfig
@@ -277,9 +303,9 @@ def load_packed(folder: Path, packed: Path, dtype: Any) -> Any:
                 layer = Int8Linear(weights.tensor(f"{name}.qweight"),
                                    weights.tensor(f"{name}.scale"), bias(name))
             setattr(parent, child, layer)
+        _compact_embeddings(model, weights, dtype)
         state = {name: weights.tensor(name, dtype if meta.is_floating_point() else meta.dtype)
-                 for name, meta in model.state_dict().items()
-                 if name.rpartition(".")[0] not in layers}
+                 for name, meta in model.state_dict().items() if meta.is_meta}
     finally:
         weights.close()
     model.load_state_dict(state, strict=False, assign=True)

@@ -17,7 +17,7 @@ from helpers.tiny_model import make_tiny_model
 from kodama.model import loader
 from kodama.model.engine import Engine
 from kodama.model.loader import LoadedModel, load_model
-from kodama.model.quantize import Int8Linear, int4_layout_ok, quantize_model
+from kodama.model.quantize import CompactEmbedding, Int8Linear, int4_layout_ok, quantize_model
 from kodama.model.weights import packed as packing
 from kodama.model.weights.store import MARKER_NAME
 
@@ -61,6 +61,33 @@ def test_packed_copy_is_the_model_in_memory_quantisation_makes(
     _assert_same_model(reference, loaded)
     engine = Engine(loaded, quantization=quantization)  # type: ignore[arg-type]
     assert engine.model is loaded.model
+
+
+def test_a_table_of_bf16_values_stays_bf16_when_computing_in_float32(
+        tmp_path: Path, tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from transformers import AutoModelForCausalLM
+
+    folder = tmp_path / "bf16"
+    AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.bfloat16).save_pretrained(
+        folder)
+    for extra in tiny_model_dir.iterdir():  # the tokenizer files
+        if not (folder / extra.name).exists():
+            shutil.copy(extra, folder / extra.name)
+    _inline(monkeypatch)
+    plain = load_model(str(folder), dtype="float32")
+    rows = plain.model.get_input_embeddings()(PROMPT)
+    reference = load_model(str(folder), dtype="float32")
+    quantize_model(reference.model, "int8")
+    loaded = load_model(str(folder), dtype="float32", quantization="int8")
+    for model in (reference.model, loaded.model):
+        table = model.get_input_embeddings()
+        assert isinstance(table, CompactEmbedding) and table.weight.dtype == torch.bfloat16
+        assert torch.equal(table(PROMPT), rows) and table(PROMPT).dtype == torch.float32
+    assert loaded.dtype == "float32"
+    _assert_same_model(reference, loaded)
+    # A float32 table of other values stays as it is.
+    assert not isinstance(load_model(str(tiny_model_dir), dtype="float32", quantization="int8")
+                          .model.get_input_embeddings(), CompactEmbedding)
 
 
 def test_tied_output_head_is_packed_from_the_embeddings(
