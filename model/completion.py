@@ -51,6 +51,18 @@ class Cancellation(Protocol):
         ...
 
 
+class AnyOf:
+    """A cancellation that is set when any of several is."""
+
+    def __init__(self, *events: Cancellation) -> None:
+        """Set as soon as one of ``events`` is."""
+        self._events = events
+
+    def is_set(self) -> bool:
+        """Whether one of the events is set."""
+        return any(event.is_set() for event in self._events)
+
+
 class TextGenerator(Protocol):
     """The interface the completion task needs from a model."""
 
@@ -150,9 +162,11 @@ def complete(
     *,
     cancel: Cancellation | None = None,
     cache_key: str | None = None,
+    watch: Callable[[str], None] | None = None,
 ) -> Completion:
     """Run the whole pipeline for one context and return the cleaned completion (snippets
-    only where :func:`takes_snippets` says)."""
+    only where :func:`takes_snippets` says). ``watch`` sees the raw text so far at every
+    token (from the thread that generates)."""
     if ctx.snippets and not takes_snippets(ctx.mode):
         ctx = dataclasses.replace(ctx, snippets=())
     prompt = build_prompt(ctx, engine, engine.fim, settings.budget)
@@ -162,6 +176,8 @@ def complete(
 
     def stop(text: str) -> int | None:
         skip = repeated_indent(indent, text)
+        if watch is not None:
+            watch(text[skip:])
         cut = rules.check(text[skip:])
         return None if cut is None else cut + skip
 

@@ -37,7 +37,7 @@ from kodama.model.healing import Vocabulary
 from kodama.model.loader import LoadedModel
 from kodama.model.prompt import FimFormat, common_prefix_length, detect_fim
 from kodama.model.quantize import Quantization, quantize_model
-from kodama.model.tokens import PlainText, chat_ids, stop_ids
+from kodama.model.tokens import Detokenizer, PlainText, chat_ids, stop_ids
 
 PREFILL_CHUNK = 256
 """Prompt tokens fed per forward pass during prefill (cancellation is checked between chunks)."""
@@ -279,6 +279,7 @@ class Engine:
         drafted = 0
         text = ""
         pending = forced
+        detokenizer = Detokenizer(self.decode)
         candidates: list[int] = [self._choose(logits, pending)]
         while True:
             if cancel is not None and cancel.is_set():
@@ -289,7 +290,7 @@ class Engine:
                 if token in self.stop_ids:
                     return text, generated, "eos", drafted
                 generated.append(token)
-                whole = self.decode(generated)
+                whole = detokenizer.push(token)
                 pending = forced[len(whole):] if forced.startswith(whole) else ""
                 text = "" if pending else whole[len(forced):]
                 cut = stop(text) if text else None

@@ -13,7 +13,7 @@ tokens never depend on where it is generated or trained:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 ZERO_WIDTH_SPACE = "\u200b"
@@ -100,3 +100,38 @@ def prompt_text(tokenizer: Any, ids: Sequence[int]) -> str:
             run.append(int(token))
     flush()
     return "".join(parts)
+
+
+class Detokenizer:
+    """The text of a growing sequence of generated ids, decoding only the last few at each step.
+
+    Decoding the whole output at every token costs more as it grows; this decodes a window of
+    a few ids: the text of ``ids[prefix:]`` minus that of ``ids[prefix:read]`` is what the new
+    ids add, once it no longer ends in an incomplete character (a byte-level token may hold half
+    of one, decoded as U+FFFD). The context ids before ``read`` keep tokenizers that drop a
+    word's leading space at the start of a decode honest. ``text`` equals decoding every id at
+    once (tests check it on real tokenizers).
+    """
+
+    def __init__(self, decode: Callable[[Sequence[int]], str]) -> None:
+        """``decode`` turns ids into text (special tokens dropped)."""
+        self._decode = decode
+        self._ids: list[int] = []
+        self._prefix = 0
+        self._read = 0
+        self._done = ""
+        self.text = ""
+        """The text of every id pushed so far."""
+
+    def push(self, token: int) -> str:
+        """Add one id; the text so far."""
+        self._ids.append(token)
+        before = self._decode(self._ids[self._prefix:self._read])
+        after = self._decode(self._ids[self._prefix:])
+        if len(after) > len(before) and not after.endswith("\ufffd"):
+            self._done += after[len(before):]
+            self._prefix, self._read = self._read, len(self._ids)
+            self.text = self._done
+        else:  # an incomplete character: show what decodes so far, settle it later
+            self.text = self._done + after[len(before):]
+        return self.text

@@ -26,6 +26,7 @@ from kodama.server import (
 from kodama.server.config import KodamaConfig, merge
 from kodama.server.documents import DocumentStore
 from kodama.server.generations import Explanations
+from kodama.server.inflight import Flights
 from kodama.server.model_host import ModelHost
 from kodama.server.protocol import STATUS_NOTIFICATION, ModelStateName, StatusParams
 from kodama.server.scheduler import Scheduler
@@ -55,7 +56,9 @@ class KodamaServer(LanguageServer):
         self.config_errors: list[str] = []
         """Problems found in initializationOptions, shown to the user once initialised."""
         self.typeahead = TypeAhead()
+        self.flights = Flights()
         self.documents.on_close.append(self.scheduler.forget)
+        self.documents.on_close.append(self.flights.stop)
         self.documents.on_close.append(self.typeahead.forget)
         self.documents.on_close.append(self._forget_cache)
         self.workspace_index = LiveWorkspaceIndex(self)

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from kodama.model.completion import Cancellation
+from kodama.model.completion import AnyOf
 from kodama.model.errors import TaskError
 from kodama.model.tasks import explain
 from kodama.model.tasks.generate import (
@@ -47,16 +47,6 @@ MAX_EXPLANATIONS = 128
 
 class TaskCancelledError(Exception):
     """The user (or a newer request) cancelled the task."""
-
-
-class _AnyOf:
-    """Set when any of several cancellations is."""
-
-    def __init__(self, *events: Cancellation) -> None:
-        self._events = events
-
-    def is_set(self) -> bool:
-        return any(event.is_set() for event in self._events)
 
 
 def selection_for(server: KodamaServer, doc: SyntaxDocument, start: int, end: int) -> Selection:
@@ -98,7 +88,7 @@ async def generate(
         ids = await server.model.run(lambda: prompt_ids(engine, request))
         out: list[int] = []
         text = ""
-        stop = _AnyOf(cancel, server.model.preempt)
+        stop = AnyOf(cancel, server.model.preempt)
         while len(out) < budget:
             if cancel.is_set():
                 raise TaskCancelledError(title)

@@ -1,8 +1,8 @@
 """Debounce and "latest request wins", per document.
 
-Every completion request for a document takes a ticket. Taking a ticket sets the cancel event
-of the document's previous request, so a generation that is already running stops at its next
-token. After the debounce pause a request only goes on if its ticket is still the latest.
+Every completion request for a document takes a ticket. After the debounce pause a request only
+goes on if its ticket is still the latest. (Whether a generation that is already running stops
+or goes on for the newer request is ``kodama.server.inflight``'s call.)
 
 The pause adapts to the user's typing pace: a little longer than their recent median gap
 between requests (so a fast typist's next keystroke is seen before the model starts), never
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import itertools
 import statistics
-import threading
 import time
 from collections import deque
 
@@ -25,31 +24,25 @@ BURST_GAP_S = 1.0
 
 
 class Scheduler:
-    """Per-document tickets and cancel events."""
+    """Per-document tickets and typing pace."""
 
     def __init__(self) -> None:
         """No requests yet."""
         self._counter = itertools.count(1)
         self._latest: dict[str, int] = {}
-        self._cancel: dict[str, threading.Event] = {}
         self._last_at: dict[str, float] = {}
         self._gaps: dict[str, deque[float]] = {}
 
-    def ticket(self, uri: str) -> tuple[int, threading.Event]:
-        """A new request for ``uri``: its ticket and the event that cancels its generation."""
-        previous = self._cancel.get(uri)
-        if previous is not None:
-            previous.set()
+    def ticket(self, uri: str) -> int:
+        """A new request for ``uri``: its ticket (which supersedes every earlier one)."""
         now = time.monotonic()
         last = self._last_at.get(uri)
         self._last_at[uri] = now
         if last is not None and now - last < BURST_GAP_S:
             self._gaps.setdefault(uri, deque(maxlen=PACE_WINDOW)).append(now - last)
         number = next(self._counter)
-        event = threading.Event()
         self._latest[uri] = number
-        self._cancel[uri] = event
-        return number, event
+        return number
 
     def debounce_ms(self, uri: str, configured_ms: int) -> float:
         """The pause before generating for ``uri``, adapted to the typing pace."""
@@ -64,10 +57,7 @@ class Scheduler:
         return self._latest.get(uri) == number
 
     def forget(self, uri: str) -> None:
-        """Cancel and drop everything about a closed document."""
-        event = self._cancel.pop(uri, None)
-        if event is not None:
-            event.set()
+        """Drop everything about a closed document."""
         self._latest.pop(uri, None)
         self._last_at.pop(uri, None)
         self._gaps.pop(uri, None)
