@@ -673,6 +673,18 @@ class Record:
     error: str = ""
     """The TaskError's message, when there was one."""
     output_tail: str = ""
+    generated_tests: int = 0
+    """Tests in the generated code (what the check ran)."""
+    offered: bool = False
+    """The checked task offered tests (some passed twice, or they could not be run)."""
+    offered_tests: int = 0
+    offered_collected: int = 0
+    offered_passed: int = 0
+    """The offered tests alone, run again with the benchmark's own runner."""
+    check: str = ""
+    """The checked task's message, or the TaskError that refused to offer anything."""
+    check_ms: float = 0.0
+    """Wall time of the check (copying the repository, two pytest runs)."""
 
 
 def pct(part: int, whole: int) -> str:
@@ -695,6 +707,21 @@ def summary_table(records: Sequence[Record], label: str) -> str:
         f"{pct(sum(r.collects for r in records), n)} | {pct(sum(r.passes for r in records), n)} "
         f"| {pct(sum(r.passed for r in records), collected)} of {collected} | "
         f"{ms(latency.p50)} / {ms(latency.p95)} |",
+    ]
+    offered = [r for r in records if r.offered]
+    offered_collected = sum(r.offered_collected for r in offered)
+    check = Summary.of([r.check_ms for r in records if r.check_ms > 0])
+    rows += [
+        "",
+        "| checked (what is offered) | offered | all offered tests pass | offered tests "
+        "passing | tests kept per function | check p50 / p95 ms |",
+        "|---|---|---|---|---|---|",
+        f"| {label} | {pct(len(offered), n)} | "
+        f"{pct(sum(r.offered_passed == r.offered_collected > 0 for r in offered), n)} | "
+        f"{pct(sum(r.offered_passed for r in offered), offered_collected)} of "
+        f"{offered_collected} | {sum(r.offered_tests for r in offered) / max(n, 1):.2f} "
+        f"(of {sum(r.generated_tests for r in records) / max(n, 1):.2f} generated) | "
+        f"{ms(check.p50)} / {ms(check.p95)} |",
     ]
     reasons = Counter(r.reason for r in records if r.reason != "passed")
     if reasons:
@@ -844,7 +871,39 @@ def run_all(args: argparse.Namespace, copy: Path, python: Path,
         record.output_tail = output[-OUTPUT_TAIL:]
         log(f"{record.number}/{len(generated)} {record.run_file}: {outcome.reason} "
             f"({outcome.passed}/{outcome.collected} tests passed)")
+        path.unlink()  # the check copies the repository: no other record's file in it
+        check_record(args, copy, python, request, record)
     return records
+
+
+def check_record(args: argparse.Namespace, copy: Path, python: Path, request: Any,
+                 record: Record) -> None:
+    """What the product offers for this answer (``testgen.checked``: run twice in a scratch
+    copy, only the passing tests kept), then the offered tests alone run again with the
+    benchmark's runner: they must all pass."""
+    from kodama.model.errors import TaskError
+    from kodama.model.tasks import testgen, testrun
+
+    started = time.perf_counter()
+    try:
+        code = testgen.tests_code(request, record.answer)
+        record.generated_tests = len(testrun.test_ids(code))
+        checked = testgen.checked(request, code, testgen.TestRunSettings(
+            python=str(python), timeout_s=args.timeout))
+    except TaskError as exc:
+        record.check = str(exc)
+        record.check_ms = (time.perf_counter() - started) * 1000
+        log(f"{record.number}: nothing offered ({exc})")
+        return
+    record.check_ms = (time.perf_counter() - started) * 1000
+    record.offered, record.offered_tests, record.check = True, checked.kept, checked.message
+    path = isolated_path(request.plan.path, record.number, record.qualname)
+    path.write_text(isolated_file(request, checked.code, path), encoding="utf-8")
+    outcome, _ = run_pytest(python, copy, path, timeout=args.timeout, noconftest=args.noconftest)
+    path.unlink()
+    record.offered_collected, record.offered_passed = outcome.collected, outcome.passed
+    log(f"{record.number}: offered {checked.kept}/{record.generated_tests} tests "
+        f"({checked.message}); alone: {outcome.passed}/{outcome.collected} pass")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

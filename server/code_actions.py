@@ -26,6 +26,8 @@ from kodama.model.tasks import docstring, testgen
 from kodama.model.tasks.generate import ChatRequest
 from kodama.model.tasks.subject import Code, Subject
 from kodama.server.generations import TaskCancelledError, generate, selection_for
+from kodama.server.setup import test_run_settings
+from kodama.server.work_done_progress import WorkDoneProgress
 from kodama.server.workspace_paths import document_file, in_workspace
 from kodama.syntax.document import SyntaxDocument
 from kodama.syntax.positions import PositionError
@@ -255,7 +257,13 @@ async def _tests(server: KodamaServer, doc: SyntaxDocument, offset: int) -> str:
                               open_text=lambda p: _open_text(server, p))
     answer = await _generate(server, "tests", testgen.chat(request),
                              f"writing tests for {subject.name}")
-    result = testgen.finish(request, answer)
+    code = testgen.tests_code(request, answer)
+    message = ""
+    if server.config.tasks.tests.run and testgen.runs(request):
+        checked = await _checked(server, request, code, subject.name)
+        result, message = checked.result, checked.message
+    else:
+        result = testgen.merged(request, code)
     uri = result.path.as_uri()
     open_doc = server.documents.get(uri)
     changes: list[Any] = []
@@ -282,11 +290,42 @@ async def _tests(server: KodamaServer, doc: SyntaxDocument, offset: int) -> str:
         result.path.write_text(result.text, encoding="utf-8")
     if changes:
         await _apply(server, changes, f"tests for {subject.name}", "the tests")
+    if message:
+        server.show(types.MessageType.Info, f"Kodama: tests for {subject.name}: {message}")
     window = server.client_capabilities.window
     if window and window.show_document and window.show_document.support:
         await server.window_show_document_async(types.ShowDocumentParams(uri=uri,
                                                                          take_focus=False))
     return uri
+
+
+async def _checked(server: KodamaServer, request: testgen.TestRequest, code: str,
+                   name: str) -> testgen.CheckedTests:
+    """The generated tests run (off the event loop and the model thread), with a cancellable
+    progress bar: only those that pass, and what was dropped."""
+    cancel = threading.Event()
+    loop = asyncio.get_running_loop()
+    progress = WorkDoneProgress(server, loop, cancel=cancel)
+    progress.begin("Kodama", f"checking the tests for {name}")
+    outcome = "cancelled"
+
+    def ask(chat: ChatRequest) -> str:  # from the runner's thread: the model's, via the loop
+        return asyncio.run_coroutine_threadsafe(
+            _generate(server, "tests", chat, f"repairing the tests for {name}"), loop).result()
+
+    try:
+        result = await asyncio.to_thread(
+            testgen.checked, request, code, test_run_settings(server.config),
+            cancel.is_set, progress.report, ask)
+        if cancel.is_set():
+            raise TaskCancelledError(f"checking the tests for {name}")
+        outcome = "done"
+        return result
+    except TaskError as exc:
+        outcome = str(exc)
+        raise
+    finally:
+        progress.end(outcome)
 
 
 def _open_text(server: KodamaServer, path: Path) -> str | None:

@@ -51,6 +51,25 @@ __all__ = [
 
 
 @dataclass(frozen=True)
+class TestRunConfig:
+    """Running generated Python tests before they are offered."""
+
+    __test__ = False  # not a pytest test class
+
+    run: bool = True
+    """Run the generated tests (twice, in a scratch copy of the repository, pytest) and offer
+    only those that pass; off: offer them unchecked."""
+    python: str = ""
+    """The interpreter that runs them (needs pytest); empty: the repository's ``.venv`` or
+    ``venv``, else the active virtual environment, else ``python3``."""
+    timeout_s: int = 120
+    """Time limit of one run of the tests."""
+    network: bool = False
+    """Let the tests reach the network (off: a network namespace of their own where the system
+    allows one, and connections to other machines refused in any case)."""
+
+
+@dataclass(frozen=True)
 class TasksConfig:
     """The understanding features: explanations on hover, docstrings, tests."""
 
@@ -62,6 +81,8 @@ class TasksConfig:
     docstring_style: Literal["auto", "google", "numpy", "rest", "plain"] = "auto"
     """Python docstring convention: ``auto`` follows the one most of the repository's
     docstrings use (Google when there are none)."""
+    tests: TestRunConfig = field(default_factory=TestRunConfig)
+    """How generated tests are checked."""
 
 
 @dataclass(frozen=True)

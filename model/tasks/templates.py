@@ -9,7 +9,7 @@ from importlib import resources
 from string import Template
 from typing import Literal
 
-TaskName = Literal["explain", "docstring", "tests", "implement"]
+TaskName = Literal["explain", "docstring", "tests", "tests_repair", "implement"]
 
 Message = dict[str, str]
 """A chat message: ``{"role": "system" | "user" | "assistant", "content": ...}``."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kodama.model.errors import TaskError
+from kodama.model.tasks import testrun
 from kodama.model.tasks.answers import main_code
 from kodama.model.tasks.generate import ChatRequest
 from kodama.model.tasks.subject import Subject, values
@@ -18,6 +19,7 @@ from kodama.model.tasks.templates import Message, fence, render, template
 from kodama.syntax import testlayout
 from kodama.syntax.analysis import parses
 from kodama.syntax.testlayout import TestPlan
+from kodama.syntax.walk import walk
 
 EXISTING_LINES = 40
 """Lines of the existing test file shown to the model as an example of the house style."""
@@ -35,6 +37,19 @@ class TestRequest:
     """The file of the code under test (Rust keeps its tests in it)."""
     root: Path
     """The repository the test file must stay inside."""
+
+
+@dataclass(frozen=True)
+class TestRunSettings:
+    """How generated tests are run (``tasks.tests`` in the configuration)."""
+
+    __test__ = False  # not a pytest test class
+
+    python: str = ""
+    """The interpreter ('': the project's own, see
+    :func:`~kodama.model.tasks.testrun.project_python`)."""
+    timeout_s: float = 120
+    network: bool = False
 
 
 @dataclass(frozen=True)
@@ -161,17 +176,12 @@ def _dedupe_python(code: str, existing: str) -> str:
     return "".join(kept)
 
 
-def finish(request: TestRequest, answer: str) -> TestResult:
-    """The test file with the generated tests merged in.
+def tests_code(request: TestRequest, answer: str) -> str:
+    """The tests the model wrote, ready to merge: taken out of the answer, completed, and
+    (Python) without copies of existing tests.
 
-    Raises TaskError when the answer holds no test, the result would not parse, or the test
-    file no longer stays inside the repository (checked again: the repository may have
-    changed while the model wrote).
+    Raises TaskError when the answer holds no test or only repeats existing ones.
     """
-    try:
-        testlayout.check_target(request.root, request.plan.path)
-    except ValueError as exc:
-        raise TaskError(str(exc)) from None
     subject = request.subject
     code = main_code(answer, fence(subject.language)).strip("\n")
     code = complete_part(subject.language, code)
@@ -179,14 +189,142 @@ def finish(request: TestRequest, answer: str) -> TestResult:
     if not code.strip() or (pattern and not re.search(pattern, code, re.MULTILINE)):
         raise TaskError(f"the model wrote no {request.plan.framework} tests for "
                         f"{subject.qualified_name!r}; nothing was changed")
-    before = request.existing or ""
-    if subject.language == "python" and before:
-        code = _dedupe_python(code, before)
+    if subject.language == "python" and request.existing:
+        code = _dedupe_python(code, request.existing)
         if not code.strip():
             raise TaskError(f"the model only repeated existing tests of "
                             f"{subject.qualified_name!r}; nothing was changed")
+    return code
+
+
+def merged(request: TestRequest, code: str) -> TestResult:
+    """The test file with ``code`` merged in.
+
+    Raises TaskError when the result would not parse, or the test file no longer stays inside
+    the repository (checked again: the repository may have changed while the model wrote).
+    """
+    try:
+        testlayout.check_target(request.root, request.plan.path)
+    except ValueError as exc:
+        raise TaskError(str(exc)) from None
+    subject = request.subject
     text = testlayout.merge(request.plan, request.existing, code)
     if not valid(subject.language, text):
         raise TaskError(f"the generated tests for {subject.qualified_name!r} do not parse; "
                         "nothing was changed")
-    return TestResult(path=request.plan.path, exists=request.plan.exists, before=before, text=text)
+    return TestResult(path=request.plan.path, exists=request.plan.exists,
+                      before=request.existing or "", text=text)
+
+
+def finish(request: TestRequest, answer: str) -> TestResult:
+    """The test file with the generated tests merged in, unchecked (see :func:`checked`)."""
+    return merged(request, tests_code(request, answer))
+
+
+def runs(request: TestRequest) -> bool:
+    """Whether :func:`checked` can run this request's tests (Python with pytest or unittest)."""
+    return request.subject.language == "python" and request.plan.framework in (
+        "pytest", "unittest")
+
+
+@dataclass(frozen=True)
+class CheckedTests:
+    """Generated tests after running them (:func:`checked`)."""
+
+    result: TestResult
+    """The test file with the tests that are offered."""
+    code: str
+    """Those tests alone (the generated code, failing tests taken out)."""
+    message: str
+    """One line for the user: what was kept and dropped, or why nothing was run."""
+    generated: int
+    kept: int
+    """Tests offered that passed twice (== ``generated`` when they could not be run)."""
+    ran: bool
+
+
+def _after_repair(outcome: testrun.Outcome) -> testrun.Outcome:
+    if outcome.message == "checks nothing":
+        return testrun.Outcome(False, "its repair checks nothing")
+    return testrun.Outcome(False, f"still failing after a repair: {outcome.message}")
+
+
+Ask = Callable[[ChatRequest], str]
+"""Asks the model a chat and gives its answer (in-process for the CLI, through the model's
+thread in the server)."""
+
+
+def repair_chat(request: TestRequest, code: str, failures: dict[str, str]) -> ChatRequest:
+    """The follow-up to the tests chat: the tests as the model wrote them, and why each of
+    ``failures`` (test id → message) failed when run."""
+    language = request.subject.language
+    listing = "\n".join(f"- `{test_id}`: {message}" for test_id, message in failures.items())
+    follow = render("tests_repair", failures=listing, fence=fence(language),
+                    framework=request.plan.framework)[1]
+    answer = {"role": "assistant", "content": f"```{fence(language)}\n{code}\n```"}
+    return ChatRequest(messages=[*messages(request), answer, follow],
+                       max_new_tokens=template("tests_repair").max_new_tokens,
+                       prefill=f"```{fence(language)}\n", stop=_fence_closed)
+
+
+def checked(request: TestRequest, code: str, settings: TestRunSettings,
+            cancelled: Callable[[], bool] = lambda: False,
+            progress: Callable[[str], None] | None = None,
+            ask: Ask | None = None) -> CheckedTests:
+    """Only those of the generated tests (``code``) that check something and pass, run twice
+    in a scratch copy of the repository (:mod:`~kodama.model.tasks.testrun`), with a line for
+    the user saying what was kept and dropped. With ``ask``, the tests that failed get one
+    repair round: the model sees why they failed and rewrites them, and those of the rewritten
+    tests that check something and pass twice are kept too. When the tests cannot be run at
+    all (no pytest, a timeout of the whole run), all of them, and the reason.
+
+    Raises TaskError when none passes: a file of failing tests is worse than none.
+    """
+    ids = testrun.test_ids(code)
+    root = request.root
+    files = [entry.path for entry in walk(root)]
+    python = testrun.project_python(root, settings.python)
+
+    def run(candidate: str, wanted: list[str]) -> testrun.RunReport:
+        result = merged(request, candidate)
+        hollow = [test_id for test_id in wanted if not testrun.has_check(candidate, test_id)]
+        report = testrun.run_pytest(
+            root, files, result.path.relative_to(root).as_posix(), result.text,
+            [test_id for test_id in wanted if test_id not in hollow], python=python,
+            timeout_s=settings.timeout_s, network=settings.network, cancelled=cancelled,
+            progress=progress)
+        report.outcomes.update({test_id: testrun.Outcome(False, "checks nothing")
+                                for test_id in hollow})
+        return report
+
+    report = run(code, ids)
+    if report.problem:
+        return CheckedTests(merged(request, code), code,
+                            f"the generated tests were not run: {report.problem}", len(ids),
+                            len(ids), ran=False)
+    keep = {test_id for test_id, outcome in report.outcomes.items() if outcome.passed}
+    failing = {test_id: outcome.message for test_id, outcome in report.outcomes.items()
+               if not outcome.passed and outcome.message != "checks nothing"}
+    repaired = 0
+    if failing and ask is not None and not cancelled():
+        if progress is not None:
+            progress(f"repairing {len(failing)} failing tests")
+        fixed = tests_code(request, ask(repair_chat(request, code, failing)))
+        fixed_ids = [test_id for test_id in testrun.test_ids(fixed) if test_id not in keep]
+        combined = testrun.prune(code, keep) + "\n\n\n" + testrun.prune(fixed, set(fixed_ids))
+        second = run(combined, fixed_ids)
+        if not second.problem:
+            passed = {test_id for test_id, o in second.outcomes.items() if o.passed}
+            repaired = len(passed)
+            report.outcomes = {**{t: o for t, o in report.outcomes.items()
+                                  if o.passed or t not in second.outcomes},
+                               **{t: (o if o.passed else _after_repair(o))
+                                  for t, o in second.outcomes.items()}}
+            code, keep = combined, keep | passed
+    if not keep:
+        raise TaskError(f"none of the {len(ids)} generated tests for "
+                        f"{request.subject.qualified_name!r} passes "
+                        f"({testrun.summary(report, 0)}); nothing was changed")
+    code = testrun.prune(code, keep)
+    return CheckedTests(merged(request, code), code, testrun.summary(report, len(keep), repaired),
+                        len(ids), len(keep), ran=True)

@@ -18,7 +18,7 @@ from typing import Any
 from kodama.server.commands.common import engine_for, model_flags, open_source, parse_location
 from kodama.server.commands.progress import TerminalProgress, TokenCount
 from kodama.server.config import KodamaConfig
-from kodama.server.setup import RepositoryView, convention_of
+from kodama.server.setup import RepositoryView, convention_of, test_run_settings
 
 COMMANDS = {
     "explain": "print an explanation of the function, method or class at FILE:LINE",
@@ -40,6 +40,12 @@ def add_parsers(sub: Any) -> None:
         if name != "explain":
             parser.add_argument("--apply", action="store_true",
                                 help="write the change to disk instead of printing a diff")
+        if name == "tests":
+            parser.add_argument(
+                "--no-run", action="store_true",
+                help="offer the generated tests without running them (by default Python tests "
+                "are run twice in a scratch copy of the repository and only those that pass "
+                "are kept; see tasks.tests in the configuration)")
         model_flags(parser)
 
 
@@ -101,7 +107,16 @@ def run(args: argparse.Namespace, config: KodamaConfig) -> int:
         return 0
     assert view.root is not None
     request = testgen.prepare(subject, view.root, path.resolve(), open_text=lambda _p: None)
-    result = testgen.finish(request, ask(testgen.chat(request), "tests"))
+    code = testgen.tests_code(request, ask(testgen.chat(request), "tests"))
+    run_tests = config.tasks.tests.run and not args.no_run and testgen.runs(request)
+    if run_tests:
+        checked = testgen.checked(request, code, test_run_settings(config),
+                                  progress=lambda text: print(text, file=sys.stderr),
+                                  ask=lambda chat: ask(chat, "repairing tests"))
+        print(checked.message, file=sys.stderr)
+        result = checked.result
+    else:
+        result = testgen.merged(request, code)
     shown = (result.path.relative_to(view.root) if result.path.is_relative_to(view.root)
              else result.path)
     _write_or_diff(args, result.path, shown, result.before, result.text)

@@ -36,7 +36,8 @@ async def test_hover_docstring_and_tests_in_an_lsp_session(
     (root / "tests" / "test_other.py").write_text("def test_nothing():\n    assert True\n")
     env = {"KODAMA_CACHE_DIR": str(tmp_path / "cache"), "HF_HUB_OFFLINE": "1"}
     client = await start_client(str(default_model_dir), "visual-studio-code", env,
-                                {"tasks": {"hoverWaitMs": 600000}}, root=root)
+                                {"tasks": {"hoverWaitMs": 600000,
+                                           "tests": {"python": sys.executable}}}, root=root)
     edits: list[types.WorkspaceEdit] = []
 
     @client.feature(types.WORKSPACE_APPLY_EDIT)
@@ -76,11 +77,14 @@ async def test_hover_docstring_and_tests_in_an_lsp_session(
         assert isinstance(create, types.CreateFile) and create.uri == test_uri
         text = apply_text_edits("", fill.edits)
         assert "from pkg.geometry import clamp" in text and parses("python", text), text
+        assert not test_file.exists()  # offered as an edit: checked in a scratch copy
+        shown = [str(m.message) for m in client.messages if "tests for clamp" in str(m.message)]
+        assert shown and ("passing tests" in shown[-1] or "tests pass" in shown[-1]), shown
         test_file.write_text(text)
-        collected = subprocess.run(
-            [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
-             str(test_file)], cwd=root, capture_output=True, text=True, timeout=120)
-        assert collected.returncode == 0, collected.stdout + collected.stderr
+        ran = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(test_file)],
+            cwd=root, capture_output=True, text=True, timeout=120)
+        assert ran.returncode == 0, ran.stdout + ran.stderr  # only passing tests are offered
     finally:
         await client.shutdown_session()
         await client.stop()

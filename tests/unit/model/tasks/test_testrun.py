@@ -1,0 +1,252 @@
+"""Running generated tests before offering them (kodama.model.tasks.testrun, testgen.checked):
+pure parts on text, then real pytest runs in a fixture repository, with this interpreter."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from kodama.model.errors import TaskError
+from kodama.model.tasks import testgen, testrun
+from kodama.model.tasks.subject import subject_at
+
+GENERATED = '''import pytest
+
+
+def helper():
+    return 2
+
+
+def test_sum():
+    assert Cart().total([2, 3]) == 5
+
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_one(n):
+    assert Cart().total([n]) == n
+
+
+class TestEmpty:
+    def test_raises(self):
+        with pytest.raises(ValueError):
+            Cart().total([])
+
+    def test_wrong(self):
+        assert Cart().total([]) == 0
+
+
+class TestOnlyWrong:
+    def test_a(self):
+        assert False
+'''
+
+
+def test_test_ids_are_pytest_node_id_tails() -> None:
+    assert testrun.test_ids(GENERATED) == [
+        "test_sum", "test_one", "TestEmpty::test_raises", "TestEmpty::test_wrong",
+        "TestOnlyWrong::test_a"]
+    assert testrun.test_ids("def broken(:\n") == []
+
+
+def test_prune_drops_failing_tests_with_their_decorators_and_emptied_classes() -> None:
+    pruned = testrun.prune(GENERATED, {"test_sum", "TestEmpty::test_raises"})
+    assert testrun.test_ids(pruned) == ["test_sum", "TestEmpty::test_raises"]
+    assert "parametrize" not in pruned and "TestOnlyWrong" not in pruned
+    assert "def helper():" in pruned and "import pytest" in pruned
+    compile(pruned, "pruned", "exec")
+
+
+def test_junit_report_gives_one_outcome_per_test() -> None:
+    xml = """<testsuites><testsuite>
+    <testcase classname="tests.test_cart" name="test_sum"/>
+    <testcase classname="tests.test_cart" name="test_one[1]"/>
+    <testcase classname="tests.test_cart" name="test_one[2]">
+      <failure message="assert 3 == 2">long traceback</failure></testcase>
+    <testcase classname="tests.test_cart.TestEmpty" name="test_wrong">
+      <error message="TypeError: total() missing 1 required positional argument"/></testcase>
+    <testcase classname="tests.test_cart.TestEmpty" name="test_raises">
+      <skipped message="needs a database"/></testcase>
+    </testsuite></testsuites>"""
+    outcomes = testrun.parse_junit(xml, "tests/test_cart.py")
+    assert outcomes["test_sum"].passed
+    assert outcomes["test_one"] == testrun.Outcome(False, "assert 3 == 2")
+    assert outcomes["TestEmpty::test_wrong"].message.startswith("TypeError: total() missing")
+    assert outcomes["TestEmpty::test_raises"] == testrun.Outcome(False,
+                                                                 "skipped: needs a database")
+
+
+def test_the_project_interpreter_is_its_venv(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("VIRTUAL_ENV", raising=False)
+    assert testrun.project_python(tmp_path, "/opt/py/bin/python") == "/opt/py/bin/python"
+    (tmp_path / ".venv" / "bin").mkdir(parents=True)
+    (tmp_path / ".venv" / "bin" / "python").write_text("")
+    assert testrun.project_python(tmp_path) == str(tmp_path / ".venv" / "bin" / "python")
+
+
+# --- real runs ------------------------------------------------------------------------------
+
+SOURCE = ("class Cart:\n    def total(self, prices):\n        if not prices:\n"
+          "            raise ValueError('empty')\n        return sum(prices)\n")
+
+RUN_TESTS = '''import socket
+from pathlib import Path
+
+from shop.cart import Cart
+
+
+def test_sum():
+    assert Cart().total([2, 3]) == 5
+
+
+def test_wrong_value():
+    assert Cart().total([2, 3]) == 6
+
+
+def test_network():
+    socket.create_connection(("93.184.216.34", 80), timeout=5).close()
+
+
+def test_flaky():
+    flag = Path(__file__).with_name("flag")
+    if flag.exists():
+        raise AssertionError("second run")
+    flag.write_text("seen")
+
+
+def test_writes_beside_itself():
+    Path(__file__).with_name("scratch.txt").write_text("x")
+'''
+
+
+def make_repo(root: Path) -> Path:
+    (root / "shop").mkdir()
+    (root / "shop" / "__init__.py").write_text("")
+    (root / "shop" / "cart.py").write_text(SOURCE)
+    (root / "tests").mkdir()
+    (root / "tests" / "conftest.py").write_text("")
+    return root / "shop" / "cart.py"
+
+
+def run(root: Path, text: str, ids: list[str], timeout_s: float = 60) -> testrun.RunReport:
+    files = ["shop/__init__.py", "shop/cart.py", "tests/conftest.py"]
+    return testrun.run_pytest(root, files, "tests/test_cart.py", text, ids,
+                              python=sys.executable, timeout_s=timeout_s)
+
+
+def test_only_tests_that_pass_twice_pass_and_the_users_tree_is_untouched(tmp_path: Path) -> None:
+    make_repo(tmp_path)
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    report = run(tmp_path, RUN_TESTS, testrun.test_ids(RUN_TESTS))
+    assert not report.problem
+    outcomes = report.outcomes
+    assert outcomes["test_sum"].passed and outcomes["test_writes_beside_itself"].passed
+    assert "assert 5 == 6" in outcomes["test_wrong_value"].message
+    assert not outcomes["test_network"].passed  # refused inside the sandbox, never reached
+    assert outcomes["test_flaky"].message.startswith("flaky:")
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+
+
+def test_a_run_past_the_time_limit_says_so(tmp_path: Path) -> None:
+    make_repo(tmp_path)
+    text = "import time\n\n\ndef test_slow():\n    time.sleep(60)\n"
+    report = run(tmp_path, text, ["test_slow"], timeout_s=3)
+    assert report.problem == "the tests ran past the 3 s limit"
+
+
+def test_checked_offers_only_passing_tests_and_refuses_when_none_pass(tmp_path: Path) -> None:
+    source = make_repo(tmp_path)
+    subject = subject_at("python", SOURCE, SOURCE.index("return"), path="shop/cart.py")
+    assert subject is not None
+    request = testgen.prepare(subject, tmp_path, source, open_text=lambda _p: None)
+    code = testgen.tests_code(request, "def test_sum():\n    assert Cart().total([2, 3]) == 5\n"
+                                       "\n\ndef test_bad():\n    assert Cart().total([1]) == 2\n")
+    settings = testgen.TestRunSettings(python=sys.executable, timeout_s=60)
+    checked = testgen.checked(request, code, settings)
+    assert "def test_sum" in checked.result.text and "test_bad" not in checked.result.text
+    assert "test_bad" not in checked.code and (checked.generated, checked.kept) == (2, 1)
+    assert checked.message.startswith(
+        "kept 1 passing tests, dropped 1 that failed: test_bad: assert")
+    assert not checked.result.path.exists()  # offered, not written
+    code = testgen.tests_code(request, "def test_bad():\n    assert Cart().total([1]) == 2\n")
+    with pytest.raises(TaskError, match=r"none of the 1 generated tests for 'Cart\.total' passes"):
+        testgen.checked(request, code, settings)
+
+
+def test_checked_without_pytest_offers_the_tests_unrun_and_says_why(tmp_path: Path) -> None:
+    source = make_repo(tmp_path)
+    subject = subject_at("python", SOURCE, SOURCE.index("return"), path="shop/cart.py")
+    assert subject is not None
+    request = testgen.prepare(subject, tmp_path, source, open_text=lambda _p: None)
+    code = testgen.tests_code(request, "def test_sum():\n    assert Cart().total([2]) == 2\n")
+    bare = tmp_path / "bare-python"
+    bare.write_text(f"#!/bin/sh\nexec {sys.executable} -I -S \"$@\"\n")
+    bare.chmod(0o755)
+    checked = testgen.checked(
+        request, code, testgen.TestRunSettings(python=str(bare), timeout_s=60))
+    assert "def test_sum" in checked.result.text and not checked.ran
+    assert checked.message.startswith("the generated tests were not run: pytest is not installed")
+
+
+def test_a_test_must_check_something() -> None:
+    code = '''import pytest
+
+
+def test_assert():
+    assert add(1, 2) == 3
+
+
+def test_raises():
+    with pytest.raises(ValueError):
+        add("x", 1)
+
+
+def test_constant():
+    add(1, 2)
+    assert True
+
+
+def test_nothing():
+    add(1, 2)
+
+
+class TestC:
+    def test_method(self):
+        self.assertEqual(add(1, 1), 2)
+'''
+    checks = {test_id: testrun.has_check(code, test_id) for test_id in testrun.test_ids(code)}
+    assert checks == {"test_assert": True, "test_raises": True, "test_constant": False,
+                      "test_nothing": False, "TestC::test_method": True}
+
+
+def test_one_repair_round_keeps_the_rewritten_tests_that_pass(tmp_path: Path) -> None:
+    source = make_repo(tmp_path)
+    subject = subject_at("python", SOURCE, SOURCE.index("return"), path="shop/cart.py")
+    assert subject is not None
+    request = testgen.prepare(subject, tmp_path, source, open_text=lambda _p: None)
+    code = testgen.tests_code(request, (
+        "def test_sum():\n    assert Cart().total([2, 3]) == 5\n\n\n"
+        "def test_bad():\n    assert Cart().total([1]) == 2\n\n\n"
+        "def test_type():\n    assert Cart().total(1, 2) == 3\n\n\n"
+        "def test_hollow():\n    Cart().total([1])\n"))
+    asked: list[str] = []
+
+    def ask(chat: testgen.ChatRequest) -> str:
+        asked.append(chat.messages[-1]["content"])
+        assert chat.messages[-2]["content"].startswith("```python\ndef test_sum():")
+        return ("def test_bad():\n    assert Cart().total([1]) == 1\n\n\n"
+                "def test_type():\n    assert True\n")
+
+    checked = testgen.checked(request, code, testgen.TestRunSettings(python=sys.executable),
+                              ask=ask)
+    failures = asked[0]
+    assert "`test_bad`: assert 1 == 2" in failures and "`test_type`: TypeError" in failures
+    assert "test_hollow" not in failures and "test_sum" not in failures
+    assert testrun.test_ids(checked.code) == ["test_sum", "test_bad"]
+    assert "== 1" in checked.code and "== 2" not in checked.code
+    assert (checked.generated, checked.kept) == (4, 2)
+    assert checked.message.startswith("kept 2 passing tests (1 of them repaired), dropped 2")
+    assert "test_hollow: checks nothing" in checked.message
+    assert "test_type: its repair checks nothing" in checked.message  # it said assert True
