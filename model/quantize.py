@@ -23,7 +23,7 @@ take stay int8 too.
 from __future__ import annotations
 
 import functools
-from typing import Any, Literal, cast
+from typing import Any, ClassVar, Literal, cast
 
 import torch
 from torch import nn
@@ -94,40 +94,80 @@ def _own_bias(linear: nn.Linear) -> torch.Tensor | None:
     return None if bias is None else bias.detach().clone()
 
 
-class Int8Linear(nn.Module):
-    """A linear layer with int8 weights (per-output-channel scales) and float activations."""
+class _PackedLinear(nn.Module):
+    """A linear layer whose weight stays packed: a kernel on the packed weight for inputs of
+    fewer than ``DEQUANT_MIN_ROWS`` rows, the weight unpacked to the activations' float type and
+    a float GEMM otherwise. Subclasses name their tensors (``BUFFERS``), how a float weight is
+    packed (``pack``), the kernel and the unpacking."""
 
-    def __init__(self, qweight: torch.Tensor, scale: torch.Tensor,
-                 bias: torch.Tensor | None) -> None:
-        """A layer from packed tensors (:func:`pack_int8`'s); ``quantize`` makes one from a
-        float layer."""
+    BUFFERS: ClassVar[tuple[str, ...]]
+    in_features: int
+    out_features: int
+
+    def __init__(self, bias: torch.Tensor | None, **tensors: torch.Tensor) -> None:
+        """A layer from packed tensors (``pack``'s, named as in ``BUFFERS``)."""
         super().__init__()
-        self.out_features, self.in_features = qweight.shape
-        self.register_buffer("qweight", qweight)
-        self.register_buffer("scale", scale)
+        for name in self.BUFFERS:
+            self.register_buffer(name, tensors[name])
         self.register_buffer("bias", bias)
 
     @classmethod
-    def quantize(cls, linear: nn.Linear) -> Int8Linear:
+    def quantize(cls, linear: nn.Linear) -> _PackedLinear:
         """``linear`` quantised; its float weight is not kept."""
-        return cls(**pack_int8(linear.weight.detach()), bias=_own_bias(linear))
+        return cls(_own_bias(linear), **cls.pack(linear.weight.detach()))
+
+    @staticmethod
+    def pack(weight: torch.Tensor) -> dict[str, torch.Tensor]:
+        """A float weight (``[out, in]``) as the tensors named in ``BUFFERS``."""
+        raise NotImplementedError
+
+    def kernel(self, rows: torch.Tensor) -> torch.Tensor:
+        """``rows @ W.T`` on the packed weight (few rows)."""
+        raise NotImplementedError
+
+    def dequantized(self, dtype: torch.dtype) -> torch.Tensor:
+        """The weight as ``dtype`` (``[out, in]``), unpacked."""
+        raise NotImplementedError
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``x @ W.T + b`` with the int8 kernel for few rows, dequantised bf16 GEMM otherwise."""
+        """``x @ W.T + b``: the kernel for few rows, the unpacked weight's GEMM otherwise."""
         shape = x.shape
         rows = x.reshape(-1, shape[-1])
-        qweight = cast(torch.Tensor, self.qweight)
-        scale = cast(torch.Tensor, self.scale).to(rows.dtype)
         bias = cast(torch.Tensor | None, self.bias)
         bias = None if bias is None else bias.to(rows.dtype)
         if rows.shape[0] < DEQUANT_MIN_ROWS:
-            out = cast(torch.Tensor, torch.ops.aten._weight_int8pack_mm(rows, qweight, scale))
+            out = self.kernel(rows)
             if bias is not None:
                 out = out + bias
         else:
-            weight = qweight.to(rows.dtype) * scale[:, None]
-            out = nn.functional.linear(rows, weight, bias)
+            out = nn.functional.linear(rows, self.dequantized(rows.dtype), bias)
         return out.reshape(*shape[:-1], self.out_features)
+
+
+class Int8Linear(_PackedLinear):
+    """A linear layer with int8 weights (per-output-channel scales) and float activations."""
+
+    BUFFERS = ("qweight", "scale")
+
+    @staticmethod
+    def pack(weight: torch.Tensor) -> dict[str, torch.Tensor]:
+        """:func:`pack_int8`."""
+        return pack_int8(weight)
+
+    def __init__(self, bias: torch.Tensor | None, **tensors: torch.Tensor) -> None:
+        """A layer from :func:`pack_int8`'s tensors."""
+        super().__init__(bias, **tensors)
+        self.out_features, self.in_features = tensors["qweight"].shape
+
+    def kernel(self, rows: torch.Tensor) -> torch.Tensor:
+        """torch's int8 weight-only kernel."""
+        scale = cast(torch.Tensor, self.scale).to(rows.dtype)
+        return cast(torch.Tensor, torch.ops.aten._weight_int8pack_mm(rows, self.qweight, scale))
+
+    def dequantized(self, dtype: torch.dtype) -> torch.Tensor:
+        """The int8 values times their row's scale."""
+        scale = cast(torch.Tensor, self.scale).to(dtype)
+        return cast(torch.Tensor, self.qweight).to(dtype) * scale[:, None]
 
 
 def _int4_unpack(packed: torch.Tensor, rows: int, cols: int) -> torch.Tensor:
@@ -155,24 +195,26 @@ def int4_layout_ok() -> bool:
     return bool(torch.equal(_int4_unpack(packed, rows, cols).int(), values))
 
 
-class Int4Linear(nn.Module):
+class Int4Linear(_PackedLinear):
     """A linear layer with int4 weights (groups of ``INT4_GROUP``, scale and offset each)."""
 
-    def __init__(self, packed: torch.Tensor, scale_zeros: torch.Tensor,
-                 bias: torch.Tensor | None) -> None:
-        """A layer from packed tensors (:func:`pack_int4`'s); ``quantize`` makes one from a
-        float layer."""
-        super().__init__()
-        self.out_features = scale_zeros.shape[1]
-        self.in_features = scale_zeros.shape[0] * INT4_GROUP
-        self.register_buffer("packed", packed)
-        self.register_buffer("scale_zeros", scale_zeros)
-        self.register_buffer("bias", bias)
+    BUFFERS = ("packed", "scale_zeros")
 
-    @classmethod
-    def quantize(cls, linear: nn.Linear) -> Int4Linear:
-        """``linear`` quantised; its float weight is not kept."""
-        return cls(**pack_int4(linear.weight.detach()), bias=_own_bias(linear))
+    @staticmethod
+    def pack(weight: torch.Tensor) -> dict[str, torch.Tensor]:
+        """:func:`pack_int4`."""
+        return pack_int4(weight)
+
+    def __init__(self, bias: torch.Tensor | None, **tensors: torch.Tensor) -> None:
+        """A layer from :func:`pack_int4`'s tensors."""
+        super().__init__(bias, **tensors)
+        groups, self.out_features = tensors["scale_zeros"].shape[:2]
+        self.in_features = groups * INT4_GROUP
+
+    def kernel(self, rows: torch.Tensor) -> torch.Tensor:
+        """torch's CPU int4 kernel (bf16 activations)."""
+        return cast(torch.Tensor, torch.ops.aten._weight_int4pack_mm_for_cpu(
+            rows.to(torch.bfloat16), self.packed, INT4_GROUP, self.scale_zeros)).to(rows.dtype)
 
     def dequantized(self, dtype: torch.dtype) -> torch.Tensor:
         """The weight as ``dtype`` (``[out, in]``), unpacked from the int4 copy."""
@@ -183,22 +225,6 @@ class Int4Linear(nn.Module):
         scale = scale_zeros[:, :, 0].transpose(0, 1).unsqueeze(2)
         zero = scale_zeros[:, :, 1].transpose(0, 1).unsqueeze(2)
         return (grouped * scale + zero).reshape(self.out_features, self.in_features)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``x @ W.T + b`` with the int4 kernel for few rows, unpacked bf16 GEMM otherwise."""
-        shape = x.shape
-        rows = x.reshape(-1, shape[-1])
-        bias = cast(torch.Tensor | None, self.bias)
-        bias = None if bias is None else bias.to(rows.dtype)
-        if rows.shape[0] < DEQUANT_MIN_ROWS:
-            out = cast(torch.Tensor, torch.ops.aten._weight_int4pack_mm_for_cpu(
-                rows.to(torch.bfloat16), self.packed, INT4_GROUP, self.scale_zeros)).to(
-                rows.dtype)
-            if bias is not None:
-                out = out + bias
-        else:
-            out = nn.functional.linear(rows, self.dequantized(rows.dtype), bias)
-        return out.reshape(*shape[:-1], self.out_features)
 
 
 class CompactEmbedding(nn.Module):
@@ -243,10 +269,13 @@ def packs_int4(quantization: Quantization, out_features: int, in_features: int,
             and in_features % INT4_GROUP == 0)
 
 
+PACKED_LAYERS: dict[str, type[_PackedLinear]] = {"int8": Int8Linear, "int4": Int4Linear}
+"""The packed layer of each weight format, by name."""
+
+
 def _packed_layer(linear: nn.Linear, quantization: Quantization, head: bool) -> nn.Module:
-    if packs_int4(quantization, linear.out_features, linear.in_features, head):
-        return Int4Linear.quantize(linear)
-    return Int8Linear.quantize(linear)
+    int4 = packs_int4(quantization, linear.out_features, linear.in_features, head)
+    return PACKED_LAYERS["int4" if int4 else "int8"].quantize(linear)
 
 
 def quantize_model(model: Any, quantization: Quantization) -> int:

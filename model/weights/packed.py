@@ -29,7 +29,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from kodama.model.quantize import Quantization, pack_int4, pack_int8, packs_int4
+from kodama.model.quantize import PACKED_LAYERS, Quantization, packs_int4
 from kodama.model.types import ProgressFn, report_progress
 from kodama.model.weights.store import cache_root, ensure_folder, is_complete
 
@@ -182,9 +182,9 @@ def write_packed(folder: Path, quantization: Quantization, dtype: str, out: Path
                 layer = linears[module]
                 int4 = packs_int4(quantization, layer.out_features, layer.in_features,
                                   layer is head)
-                layers[module] = "int4" if int4 else "int8"
-                weight = tensor.to(compute)
-                packed = pack_int4(weight) if int4 else pack_int8(weight)
+                kind = "int4" if int4 else "int8"
+                layers[module] = kind
+                packed = PACKED_LAYERS[kind].pack(tensor.to(compute))
                 tensors.update({f"{module}.{key}": value for key, value in packed.items()})
             else:
                 tensors[name] = _exact_bf16(tensor.contiguous())
@@ -282,8 +282,6 @@ def load_packed(folder: Path, packed: Path, dtype: Any) -> Any:
     """The model of ``folder`` with the packed weights in ``packed``, floats as ``dtype``."""
     from transformers import GenerationConfig
 
-    from kodama.model.quantize import Int4Linear, Int8Linear
-
     model = _skeleton(folder, dtype)
     weights = _PackedFile(packed / WEIGHTS_NAME)
     try:
@@ -296,13 +294,9 @@ def load_packed(folder: Path, packed: Path, dtype: Any) -> Any:
         for name, kind in layers.items():
             parent_name, _, child = name.rpartition(".")
             parent = model.get_submodule(parent_name) if parent_name else model
-            if kind == "int4":
-                layer: Any = Int4Linear(weights.tensor(f"{name}.packed"),
-                                        weights.tensor(f"{name}.scale_zeros"), bias(name))
-            else:
-                layer = Int8Linear(weights.tensor(f"{name}.qweight"),
-                                   weights.tensor(f"{name}.scale"), bias(name))
-            setattr(parent, child, layer)
+            cls = PACKED_LAYERS[kind]
+            setattr(parent, child, cls(bias(name), **{
+                key: weights.tensor(f"{name}.{key}") for key in cls.BUFFERS}))
         _compact_embeddings(model, weights, dtype)
         state = {name: weights.tensor(name, dtype if meta.is_floating_point() else meta.dtype)
                  for name, meta in model.state_dict().items() if meta.is_meta}
