@@ -888,7 +888,7 @@ def check_record(args: argparse.Namespace, copy: Path, python: Path, request: An
     try:
         code = testgen.tests_code(request, record.answer)
         record.generated_tests = len(testrun.test_ids(code))
-        checked = testgen.checked(request, code, testgen.TestRunSettings(
+        checked = testgen.checked(request, code, testgen.TestRunConfig(
             python=str(python), timeout_s=args.timeout))
     except TaskError as exc:
         record.check = str(exc)

@@ -1,5 +1,5 @@
 """The settings the model layer reads: which model and how it runs, a remote inference server,
-completion budgets, repository context, and fine-tuning.
+completion budgets, repository context, fine-tuning, and how generated tests are run.
 
 Plain frozen dataclasses whose field docstrings are the user documentation; the server nests
 them in its configuration tree (``kodama.server.config.KodamaConfig``), which feeds them from
@@ -170,3 +170,22 @@ class FineTuneConfig:
     """Completion holes in the test files for the before/after evaluation."""
     install: Literal["better", "always", "never"] = "better"
     """Install the adapter when it beats the base model on the test holes, always, or never."""
+
+
+@dataclass(frozen=True)
+class TestRunConfig:
+    """Running generated Python tests before they are offered."""
+
+    __test__ = False  # not a pytest test class
+
+    run: bool = True
+    """Run the generated tests (twice, in a scratch copy of the repository, pytest) and offer
+    only those that pass; off: offer them unchecked."""
+    python: str = ""
+    """The interpreter that runs them (needs pytest); empty: the repository's ``.venv`` or
+    ``venv``, else the active virtual environment, else ``python3``."""
+    timeout_s: int = 120
+    """Time limit of one run of the tests."""
+    network: bool = False
+    """Let the tests reach the network (off: a network namespace of their own where the system
+    allows one, and connections to other machines refused in any case)."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from kodama.model.config import QuantizationName
 from kodama.model.errors import ModelLoadError
 from kodama.model.isolated import run_isolated
 from kodama.model.presets import Preset, get_preset, preset_names
@@ -74,7 +75,7 @@ class LoadedModel:
     """Float type of the weights: ``bfloat16`` or ``float32``."""
     load_seconds: float
     """Wall time of :func:`load_model`, conversion included."""
-    quantization: str = "none"
+    quantization: QuantizationName = "none"
     """Format of the linear layers as loaded: ``none`` (float) or packed ``int8``/``int4``."""
 
 
@@ -209,7 +210,7 @@ def load_model(
     progress: ProgressFn | None = None,
     threads: int | None = None,
     adapter: Path | None = None,
-    quantization: str = "none",
+    quantization: QuantizationName = "none",
 ) -> LoadedModel:
     """Load the model ``spec`` names (see :func:`resolve`) with its tokenizer, ready to generate.
 
@@ -296,7 +297,7 @@ def _local_folder(source: ModelSource, folder: str) -> Path | None:
     return Path(config).parent if isinstance(config, str) else None
 
 
-def _packed_copy(source: ModelSource, folder: str, quantization: str, dtype: str,
+def _packed_copy(source: ModelSource, folder: str, quantization: QuantizationName, dtype: str,
                  progress: ProgressFn | None) -> tuple[Path, Path] | None:
     """(model folder, packed folder) of the model's weights packed as ``quantization``, packing
     them first in a child process if needed; None where there is nothing to pack or packing
@@ -308,9 +309,9 @@ def _packed_copy(source: ModelSource, folder: str, quantization: str, dtype: str
         return None
     from kodama.model.weights.packed import can_pack, ensure_packed, packed_ready
 
-    if not can_pack(local, quantization):  # type: ignore[arg-type]
+    if not can_pack(local, quantization):
         return None
-    packed = packed_ready(local, quantization, dtype)  # type: ignore[arg-type]
+    packed = packed_ready(local, quantization, dtype)
     if packed is None:
         try:
             packed = run_isolated(ensure_packed, local, quantization, dtype, progress=progress)

@@ -26,7 +26,6 @@ from kodama.model.tasks import docstring, testgen
 from kodama.model.tasks.generate import ChatRequest
 from kodama.model.tasks.subject import Code, Subject
 from kodama.server.generations import TaskCancelledError, generate, selection_for
-from kodama.server.setup import test_run_settings
 from kodama.server.work_done_progress import WorkDoneProgress
 from kodama.server.workspace_paths import document_file, in_workspace
 from kodama.syntax.document import SyntaxDocument
@@ -315,7 +314,7 @@ async def _checked(server: KodamaServer, request: testgen.TestRequest, code: str
 
     try:
         result = await asyncio.to_thread(
-            testgen.checked, request, code, test_run_settings(server.config),
+            testgen.checked, request, code, server.config.tasks.tests,
             cancel.is_set, progress.report, ask)
         if cancel.is_set():
             raise TaskCancelledError(f"checking the tests for {name}")

@@ -29,6 +29,7 @@ from kodama.model.config import (
     ModelConfig,
     QuantizationName,
     RemoteConfig,
+    TestRunConfig,
 )
 
 __all__ = [
@@ -43,30 +44,12 @@ __all__ = [
     "QuantizationName",
     "RemoteConfig",
     "TasksConfig",
+    "TestRunConfig",
     "describe",
     "from_env",
     "merge",
     "nest",
 ]
-
-
-@dataclass(frozen=True)
-class TestRunConfig:
-    """Running generated Python tests before they are offered."""
-
-    __test__ = False  # not a pytest test class
-
-    run: bool = True
-    """Run the generated tests (twice, in a scratch copy of the repository, pytest) and offer
-    only those that pass; off: offer them unchecked."""
-    python: str = ""
-    """The interpreter that runs them (needs pytest); empty: the repository's ``.venv`` or
-    ``venv``, else the active virtual environment, else ``python3``."""
-    timeout_s: int = 120
-    """Time limit of one run of the tests."""
-    network: bool = False
-    """Let the tests reach the network (off: a network namespace of their own where the system
-    allows one, and connections to other machines refused in any case)."""
 
 
 @dataclass(frozen=True)

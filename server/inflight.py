@@ -9,7 +9,8 @@ deletes, or moves the cursor) stops the generation at its next token, as ``$/can
 used to. The generation is also stopped at its next token as soon as the model writes
 something the user has already typed differently.
 
-Pure state, no asyncio or LSP: ``suggest`` owns the task that runs a flight.
+State only, no asyncio or LSP logic: ``suggest`` creates the tasks that run flights (and
+keeps those that may start one later in :attr:`Flights.pending`).
 """
 
 from __future__ import annotations

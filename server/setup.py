@@ -25,9 +25,7 @@ from kodama.model.config import CompletionConfig, ContextConfig, ModelConfig, Re
 from kodama.model.context import OpenDocument, RepositoryContext, WorkspaceIndex
 from kodama.model.prompt import Budget
 from kodama.model.tasks.subject import Subject, subject_at
-from kodama.model.tasks.testgen import TestRunSettings
 from kodama.model.types import CompletionContext, ProgressFn, Snippet
-from kodama.server.config import KodamaConfig
 from kodama.syntax import docstrings
 from kodama.syntax.document import SyntaxDocument
 from kodama.syntax.walk import within
@@ -63,12 +61,6 @@ def settings_from(
         max_new_tokens_multi=config.max_new_tokens_multi,
         max_lines=config.max_lines,
     )
-
-
-def test_run_settings(config: KodamaConfig) -> TestRunSettings:
-    """``tasks.tests`` as the tests task takes it."""
-    tests = config.tasks.tests
-    return TestRunSettings(python=tests.python, timeout_s=tests.timeout_s, network=tests.network)
 
 
 def remote_engine(remote: RemoteConfig, model: ModelConfig, progress: ProgressFn | None,

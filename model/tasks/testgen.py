@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from kodama.model.config import TestRunConfig
 from kodama.model.errors import TaskError
 from kodama.model.tasks import testrun
 from kodama.model.tasks.answers import main_code
@@ -37,19 +38,6 @@ class TestRequest:
     """The file of the code under test (Rust keeps its tests in it)."""
     root: Path
     """The repository the test file must stay inside."""
-
-
-@dataclass(frozen=True)
-class TestRunSettings:
-    """How generated tests are run (``tasks.tests`` in the configuration)."""
-
-    __test__ = False  # not a pytest test class
-
-    python: str = ""
-    """The interpreter ('': the project's own, see
-    :func:`~kodama.model.tasks.testrun.project_python`)."""
-    timeout_s: float = 120
-    network: bool = False
 
 
 @dataclass(frozen=True)
@@ -244,7 +232,7 @@ class CheckedTests:
 
 
 def _after_repair(outcome: testrun.Outcome) -> testrun.Outcome:
-    if outcome.message == "checks nothing":
+    if outcome.message == testrun.HOLLOW:
         return testrun.Outcome(False, "its repair checks nothing")
     return testrun.Outcome(False, f"still failing after a repair: {outcome.message}")
 
@@ -267,7 +255,7 @@ def repair_chat(request: TestRequest, code: str, failures: dict[str, str]) -> Ch
                        prefill=f"```{fence(language)}\n", stop=_fence_closed)
 
 
-def checked(request: TestRequest, code: str, settings: TestRunSettings,
+def checked(request: TestRequest, code: str, settings: TestRunConfig,
             cancelled: Callable[[], bool] = lambda: False,
             progress: Callable[[str], None] | None = None,
             ask: Ask | None = None) -> CheckedTests:
@@ -287,15 +275,10 @@ def checked(request: TestRequest, code: str, settings: TestRunSettings,
 
     def run(candidate: str, wanted: list[str]) -> testrun.RunReport:
         result = merged(request, candidate)
-        hollow = [test_id for test_id in wanted if not testrun.has_check(candidate, test_id)]
-        report = testrun.run_pytest(
-            root, files, result.path.relative_to(root).as_posix(), result.text,
-            [test_id for test_id in wanted if test_id not in hollow], python=python,
-            timeout_s=settings.timeout_s, network=settings.network, cancelled=cancelled,
-            progress=progress)
-        report.outcomes.update({test_id: testrun.Outcome(False, "checks nothing")
-                                for test_id in hollow})
-        return report
+        return testrun.run_pytest(
+            root, files, result.path.relative_to(root).as_posix(), result.text, wanted,
+            python=python, timeout_s=settings.timeout_s, network=settings.network,
+            cancelled=cancelled, progress=progress)
 
     report = run(code, ids)
     if report.problem:
@@ -304,16 +287,19 @@ def checked(request: TestRequest, code: str, settings: TestRunSettings,
                             len(ids), ran=False)
     keep = {test_id for test_id, outcome in report.outcomes.items() if outcome.passed}
     failing = {test_id: outcome.message for test_id, outcome in report.outcomes.items()
-               if not outcome.passed and outcome.message != "checks nothing"}
+               if not outcome.passed and outcome.message != testrun.HOLLOW}
     repaired = 0
     if failing and ask is not None and not cancelled():
         if progress is not None:
             progress(f"repairing {len(failing)} failing tests")
-        fixed = tests_code(request, ask(repair_chat(request, code, failing)))
+        try:
+            fixed = tests_code(request, ask(repair_chat(request, code, failing)))
+        except TaskError:  # the repair holds no test: the first run's verdict stands
+            fixed = ""
         fixed_ids = [test_id for test_id in testrun.test_ids(fixed) if test_id not in keep]
         combined = testrun.prune(code, keep) + "\n\n\n" + testrun.prune(fixed, set(fixed_ids))
         second = run(combined, fixed_ids)
-        if not second.problem:
+        if fixed_ids and not second.problem:
             passed = {test_id for test_id, o in second.outcomes.items() if o.passed}
             repaired = len(passed)
             report.outcomes = {**{t: o for t, o in report.outcomes.items()

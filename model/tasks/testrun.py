@@ -20,6 +20,7 @@ Pure parts (test names in generated code, pruning, the JUnit report) are functio
 from __future__ import annotations
 
 import ast
+import functools
 import os
 import shutil
 import signal
@@ -33,6 +34,9 @@ from pathlib import Path
 
 MAX_COPY_BYTES = 200 << 20
 """Largest repository (files the walk admits) copied to run tests in; larger ones are not run."""
+
+HOLLOW = "checks nothing"
+"""Why a test that checks nothing (``assert True``) is dropped."""
 
 MESSAGE_CHARS = 400
 """Failure messages are cut to this length (they go into a comment and back to the model)."""
@@ -208,17 +212,19 @@ def _copy_repository(root: Path, files: Sequence[str], scratch: Path) -> None:
         shutil.copyfile(source, target)
 
 
-def _isolation() -> list[str]:
+@functools.cache
+def _isolation() -> tuple[str, ...]:
     """``unshare -rn`` when this system lets an unprivileged process have its own network
-    namespace (no interface but loopback), else nothing (the plugin still refuses)."""
+    namespace (no interface but loopback), else nothing (the plugin still refuses). Probed
+    once per process."""
     unshare = shutil.which("unshare")
     if unshare is None or sys.platform != "linux":
-        return []
+        return ()
     try:
         done = subprocess.run([unshare, "-rn", "true"], capture_output=True, timeout=10)
     except (OSError, subprocess.TimeoutExpired):
-        return []
-    return [unshare, "-rn"] if done.returncode == 0 else []
+        return ()
+    return (unshare, "-rn") if done.returncode == 0 else ()
 
 
 def _pytest_once(python: str, scratch: Path, test_file: str, ids: Sequence[str],
@@ -265,7 +271,21 @@ def run_pytest(root: Path, files: Sequence[str], test_file: str, text: str, ids:
                progress: Callable[[str], None] | None = None) -> RunReport:
     """Run the tests ``ids`` of ``test_file`` (relative to ``root``), written with ``text``,
     in a scratch copy of ``root``'s ``files``; those that pass are run again (flaky ones fail).
+    Tests that check nothing (:func:`has_check`) are not run: they fail with :data:`HOLLOW`.
     """
+    hollow = {test_id: Outcome(False, HOLLOW) for test_id in ids if not has_check(text, test_id)}
+    ids = [test_id for test_id in ids if test_id not in hollow]
+    if not ids:
+        return RunReport(hollow)
+    report = _run_twice(root, files, test_file, text, ids, python=python, timeout_s=timeout_s,
+                        network=network, cancelled=cancelled, progress=progress)
+    report.outcomes.update(hollow)
+    return report
+
+
+def _run_twice(root: Path, files: Sequence[str], test_file: str, text: str, ids: Sequence[str],
+               *, python: str, timeout_s: float, network: bool, cancelled: Callable[[], bool],
+               progress: Callable[[str], None] | None) -> RunReport:
     with tempfile.TemporaryDirectory(prefix="kodama-tests-") as folder:
         scratch = Path(folder)
         try:

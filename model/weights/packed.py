@@ -63,13 +63,16 @@ def fingerprint(folder: Path, quantization: Quantization, dtype: str) -> str:
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
 
 
-def packed_dir(folder: Path, quantization: Quantization, dtype: str,
-               root: Path | None = None) -> Path:
-    """Where ``folder``'s packed copy lives (whether or not it exists yet)."""
-    base = root if root is not None else cache_root()
+def _located(folder: Path, quantization: Quantization, dtype: str) -> tuple[Path, str]:
+    """Where ``folder``'s packed copy lives, and its cache key."""
+    key = fingerprint(folder, quantization, dtype)
     stem = re.sub(r"[^a-z0-9._-]+", "-", folder.name.lower()).strip(".-") or "model"
-    key = fingerprint(folder, quantization, dtype)[:16]
-    return base / "packed" / f"{stem}-{quantization}-{dtype}-{key}"
+    return cache_root() / "packed" / f"{stem}-{quantization}-{dtype}-{key[:16]}", key
+
+
+def packed_dir(folder: Path, quantization: Quantization, dtype: str) -> Path:
+    """Where ``folder``'s packed copy lives (whether or not it exists yet)."""
+    return _located(folder, quantization, dtype)[0]
 
 
 def can_pack(folder: Path, quantization: Quantization) -> bool:
@@ -86,20 +89,19 @@ def can_pack(folder: Path, quantization: Quantization) -> bool:
 
 def packed_ready(folder: Path, quantization: Quantization, dtype: str) -> Path | None:
     """``folder``'s packed copy if it is complete, else None (a cheap check)."""
-    final = packed_dir(folder, quantization, dtype)
-    return final if is_complete(final, fingerprint(folder, quantization, dtype)) else None
+    final, key = _located(folder, quantization, dtype)
+    return final if is_complete(final, key) else None
 
 
 def ensure_packed(folder: Path, quantization: Quantization, dtype: str,
                   progress: ProgressFn | None = None) -> Path:
     """``folder``'s packed copy, writing it first if it is missing (under the cache's lock)."""
-    final = packed_dir(folder, quantization, dtype)
+    final, key = _located(folder, quantization, dtype)
 
     def build(work: Path, out: Path) -> None:
         write_packed(folder, quantization, dtype, out, progress)
 
-    return ensure_folder(final, fingerprint(folder, quantization, dtype),
-                         f"{quantization} weights of {folder}", build, progress)
+    return ensure_folder(final, key, f"{quantization} weights of {folder}", build, progress)
 
 
 def _skeleton(folder: Path, dtype: Any) -> Any:

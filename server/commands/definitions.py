@@ -18,7 +18,7 @@ from typing import Any
 from kodama.server.commands.common import engine_for, model_flags, open_source, parse_location
 from kodama.server.commands.progress import TerminalProgress, TokenCount
 from kodama.server.config import KodamaConfig
-from kodama.server.setup import RepositoryView, convention_of, test_run_settings
+from kodama.server.setup import RepositoryView, convention_of
 
 COMMANDS = {
     "explain": "print an explanation of the function, method or class at FILE:LINE",
@@ -110,7 +110,7 @@ def run(args: argparse.Namespace, config: KodamaConfig) -> int:
     code = testgen.tests_code(request, ask(testgen.chat(request), "tests"))
     run_tests = config.tasks.tests.run and not args.no_run and testgen.runs(request)
     if run_tests:
-        checked = testgen.checked(request, code, test_run_settings(config),
+        checked = testgen.checked(request, code, config.tasks.tests,
                                   progress=lambda text: print(text, file=sys.stderr),
                                   ask=lambda chat: ask(chat, "repairing tests"))
         print(checked.message, file=sys.stderr)

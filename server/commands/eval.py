@@ -233,7 +233,7 @@ def _run_model(config: KodamaConfig, dtype: str, quantization: str, hole_set: Ho
     loading = TerminalProgress()
     loaded = load_model(config.model.name, dtype=dtype,  # type: ignore[arg-type]
                         progress=loading.report, threads=config.model.threads, adapter=adapter,
-                        quantization=quantization)
+                        quantization=quantization)  # type: ignore[arg-type]
     loading.close()
     try:
         engine = Engine(loaded, quantization=quantization)  # type: ignore[arg-type]

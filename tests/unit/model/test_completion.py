@@ -3,45 +3,11 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
 
-from kodama.model.completion import CompletionSettings, Generation, complete_at, context_at
-from kodama.model.prompt import FimFormat, detect_fim
+from helpers.scripted_engine import ScriptedEngine
+from kodama.model.completion import CompletionSettings, complete_at, context_at
 from kodama.syntax.document import SyntaxDocument
 from kodama.syntax.languages import detect
-
-
-class ScriptedEngine:
-    """Streams a fixed answer character by character, honouring stop rules and cancellation."""
-
-    def __init__(self, answer: str) -> None:
-        self.answer = answer
-        self.prompts: list[list[int]] = []
-        self.heals: list[int | None] = []
-        self._fim = detect_fim({"<|fim_prefix|>": 1, "<|fim_suffix|>": 2, "<|fim_middle|>": 3})
-
-    @property
-    def fim(self) -> FimFormat | None:
-        return self._fim
-
-    def encode(self, text: str) -> list[int]:
-        return [ord(c) + 10 for c in text]
-
-    def generate(self, ids: Sequence[int], *, max_new_tokens: int,
-                 stop: Callable[[str], int | None], cancel: threading.Event | None = None,
-                 cache_key: str | None = None,
-                 heal_at: int | None = None) -> Generation:
-        self.prompts.append(list(ids))
-        self.heals.append(heal_at)
-        text = ""
-        for ch in self.answer[:max_new_tokens]:
-            if cancel is not None and cancel.is_set():
-                return Generation(text, "cancelled", len(text), len(ids))
-            text += ch
-            cut = stop(text)
-            if cut is not None:
-                return Generation(text[:cut], "stop", len(text), len(ids))
-        return Generation(text, "eos", len(text), len(ids))
 
 
 def doc_with_cursor(marked: str, name: str) -> tuple[SyntaxDocument, int]:

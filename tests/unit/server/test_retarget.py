@@ -6,15 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import threading
-import time
-from collections.abc import Callable, Sequence
 
 import pytest
 from lsprotocol import types
 
-from kodama.model.completion import Generation
-from kodama.model.prompt import FimFormat, detect_fim
+from helpers.scripted_engine import ScriptedEngine
 from kodama.server import suggest as suggest_module
 from kodama.server.app import KodamaServer
 from kodama.server.config import KodamaConfig
@@ -26,48 +22,12 @@ TEXT = "def total(xs):\n    \n"
 CURSOR = types.Position(line=1, character=4)
 
 
-class PacedEngine:
-    """Writes its next answer (the last one again once they run out) one character every
-    ``pace`` seconds, honouring stops and cancels."""
-
-    def __init__(self, *answers: str, pace: float = 0.05) -> None:
-        self.answers = list(answers)
-        self.pace = pace
-        self.written = ""
-        self.outcomes: list[str] = []
-        self._fim = detect_fim({"<|fim_prefix|>": 1, "<|fim_suffix|>": 2, "<|fim_middle|>": 3})
-
-    @property
-    def fim(self) -> FimFormat | None:
-        return self._fim
-
-    def encode(self, text: str) -> list[int]:
-        return [ord(c) + 10 for c in text]
-
-    def forget(self, key: str) -> None:
-        pass
-
-    def generate(self, ids: Sequence[int], *, max_new_tokens: int,
-                 stop: Callable[[str], int | None], cancel: threading.Event | None = None,
-                 cache_key: str | None = None, heal_at: int | None = None) -> Generation:
-        text = ""
-        answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
-        for ch in answer[:max_new_tokens]:
-            if cancel is not None and cancel.is_set():
-                self.outcomes.append(f"cancelled after {text!r}")
-                return Generation(text, "cancelled", len(text), len(ids))
-            time.sleep(self.pace)
-            text += ch
-            self.written = text
-            cut = stop(text)
-            if cut is not None:
-                self.outcomes.append("done")
-                return Generation(text[:cut], "stop", len(text), len(ids))
-        self.outcomes.append("done")
-        return Generation(text, "eos", len(text), len(ids))
+def paced(*answers: str, pace: float = 0.05) -> ScriptedEngine:
+    """A scripted engine slow enough to type while it writes."""
+    return ScriptedEngine(*answers, pace=pace)
 
 
-def make_server(engine: PacedEngine) -> KodamaServer:
+def make_server(engine: ScriptedEngine) -> KodamaServer:
     config = KodamaConfig()
     config = dataclasses.replace(
         config, completion=dataclasses.replace(config.completion, debounce_ms=0))
@@ -82,7 +42,7 @@ def type_text(server: KodamaServer, at: int, text: str, version: int) -> types.P
     return types.Position(line=1, character=at + len(text))
 
 
-async def wait_until_written(engine: PacedEngine, chars: int) -> None:
+async def wait_until_written(engine: ScriptedEngine, chars: int) -> None:
     for _ in range(500):
         if len(engine.written) >= chars:
             return
@@ -91,7 +51,7 @@ async def wait_until_written(engine: PacedEngine, chars: int) -> None:
 
 
 async def test_an_agreeing_keystroke_gets_the_rest_of_the_running_generation() -> None:
-    engine = PacedEngine("return sum(xs)\n")
+    engine = paced("return sum(xs)\n")
     server = make_server(engine)
     first = asyncio.ensure_future(suggest(server, URI, CURSOR))
     await wait_until_written(engine, 2)
@@ -107,7 +67,7 @@ async def test_an_agreeing_keystroke_gets_the_rest_of_the_running_generation() -
 
 
 async def test_typing_past_what_is_written_still_follows_it() -> None:
-    engine = PacedEngine("return sum(xs)\n")
+    engine = paced("return sum(xs)\n")
     server = make_server(engine)
     first = asyncio.ensure_future(suggest(server, URI, CURSOR))
     await wait_until_written(engine, 1)
@@ -119,7 +79,7 @@ async def test_typing_past_what_is_written_still_follows_it() -> None:
 
 
 async def test_a_disagreeing_keystroke_stops_the_generation_and_starts_its_own() -> None:
-    engine = PacedEngine("return sum(xs)\n", " = 1\n")
+    engine = paced("return sum(xs)\n", " = 1\n")
     server = make_server(engine)
     first = asyncio.ensure_future(suggest(server, URI, CURSOR))
     await wait_until_written(engine, 3)
@@ -131,7 +91,7 @@ async def test_a_disagreeing_keystroke_stops_the_generation_and_starts_its_own()
 
 
 async def test_the_model_writing_other_than_what_was_typed_stops_it_at_once() -> None:
-    engine = PacedEngine("return sum(xs)\n", " = 0\n")
+    engine = paced("return sum(xs)\n", " = 0\n")
     server = make_server(engine)
     first = asyncio.ensure_future(suggest(server, URI, CURSOR))
     await wait_until_written(engine, 1)
@@ -143,7 +103,7 @@ async def test_the_model_writing_other_than_what_was_typed_stops_it_at_once() ->
 
 
 async def test_closing_the_document_stops_its_generation() -> None:
-    engine = PacedEngine("return sum(xs)\n")
+    engine = paced("return sum(xs)\n")
     server = make_server(engine)
     first = asyncio.ensure_future(suggest(server, URI, CURSOR))
     await wait_until_written(engine, 2)
@@ -157,7 +117,7 @@ async def test_closing_the_document_stops_its_generation() -> None:
 ACCEPTED_AT = 4 + len("return sum(xs)")
 
 
-async def shown_then_wait(server: KodamaServer, engine: PacedEngine, generations: int) -> None:
+async def shown_then_wait(server: KodamaServer, engine: ScriptedEngine, generations: int) -> None:
     found = await suggest(server, URI, CURSOR)
     assert found is not None and found.text == "return sum(xs)"
     for _ in range(1000):
@@ -170,7 +130,7 @@ async def shown_then_wait(server: KodamaServer, engine: PacedEngine, generations
 async def test_accepting_and_pausing_shows_the_next_suggestion_prepared_meanwhile(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(suggest_module, "SPECULATE_AFTER_MS", 20)
-    engine = PacedEngine("return sum(xs)\n", "  # the sum\n", pace=0.005)
+    engine = paced("return sum(xs)\n", "  # the sum\n", pace=0.005)
     server = make_server(engine)
     await shown_then_wait(server, engine, 2)  # shown, then the next one prepared
     assert engine.outcomes == ["done", "done"]
@@ -183,7 +143,7 @@ async def test_accepting_and_pausing_shows_the_next_suggestion_prepared_meanwhil
 async def test_accepting_while_it_is_prepared_waits_for_it(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(suggest_module, "SPECULATE_AFTER_MS", 20)
-    engine = PacedEngine("return sum(xs)\n", "  # the sum\n", pace=0.02)
+    engine = paced("return sum(xs)\n", "  # the sum\n", pace=0.02)
     server = make_server(engine)
     found = await suggest(server, URI, CURSOR)
     assert found is not None
@@ -198,7 +158,7 @@ async def test_accepting_while_it_is_prepared_waits_for_it(
 async def test_typing_on_instead_stops_the_prepared_suggestion(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(suggest_module, "SPECULATE_AFTER_MS", 20)
-    engine = PacedEngine("return sum(xs)\n", "  # the sum\n", "xs)\n")
+    engine = paced("return sum(xs)\n", "  # the sum\n", "xs)\n")
     server = make_server(engine)
     found = await suggest(server, URI, CURSOR)
     assert found is not None
@@ -212,7 +172,7 @@ async def test_typing_on_instead_stops_the_prepared_suggestion(
 
 async def test_a_quick_keystroke_prepares_nothing_and_a_waiting_completion_preempts_it(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    engine = PacedEngine("return sum(xs)\n", pace=0.005)
+    engine = paced("return sum(xs)\n", pace=0.005)
     server = make_server(engine)
     found = await suggest(server, URI, CURSOR)
     assert found is not None
@@ -221,7 +181,7 @@ async def test_a_quick_keystroke_prepares_nothing_and_a_waiting_completion_preem
     assert engine.outcomes == ["done"]
     # Prepared suggestions yield to completions waiting for the model (of any document).
     monkeypatch.setattr(suggest_module, "SPECULATE_AFTER_MS", 20)
-    engine = PacedEngine("return sum(xs)\n", "  # the sum\n", pace=0.005)
+    engine = paced("return sum(xs)\n", "  # the sum\n", pace=0.005)
     server = make_server(engine)
     found = await suggest(server, URI, CURSOR)
     assert found is not None

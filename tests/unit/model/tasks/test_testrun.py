@@ -10,7 +10,8 @@ import pytest
 
 from kodama.model.errors import TaskError
 from kodama.model.tasks import testgen, testrun
-from kodama.model.tasks.subject import subject_at
+
+from .test_testgen import repo
 
 GENERATED = '''import pytest
 
@@ -88,9 +89,6 @@ def test_the_project_interpreter_is_its_venv(tmp_path: Path,
 
 # --- real runs ------------------------------------------------------------------------------
 
-SOURCE = ("class Cart:\n    def total(self, prices):\n        if not prices:\n"
-          "            raise ValueError('empty')\n        return sum(prices)\n")
-
 RUN_TESTS = '''import socket
 from pathlib import Path
 
@@ -106,28 +104,24 @@ def test_wrong_value():
 
 
 def test_network():
-    socket.create_connection(("93.184.216.34", 80), timeout=5).close()
+    with socket.create_connection(("93.184.216.34", 80), timeout=5) as connection:
+        assert connection.fileno() > 0
 
 
 def test_flaky():
     flag = Path(__file__).with_name("flag")
-    if flag.exists():
-        raise AssertionError("second run")
+    assert not flag.exists(), "second run"
     flag.write_text("seen")
 
 
 def test_writes_beside_itself():
     Path(__file__).with_name("scratch.txt").write_text("x")
+    assert Path(__file__).with_name("scratch.txt").read_text() == "x"
+
+
+def test_hollow():
+    Path(__file__).with_name("never.txt").write_text("x")
 '''
-
-
-def make_repo(root: Path) -> Path:
-    (root / "shop").mkdir()
-    (root / "shop" / "__init__.py").write_text("")
-    (root / "shop" / "cart.py").write_text(SOURCE)
-    (root / "tests").mkdir()
-    (root / "tests" / "conftest.py").write_text("")
-    return root / "shop" / "cart.py"
 
 
 def run(root: Path, text: str, ids: list[str], timeout_s: float = 60) -> testrun.RunReport:
@@ -137,7 +131,7 @@ def run(root: Path, text: str, ids: list[str], timeout_s: float = 60) -> testrun
 
 
 def test_only_tests_that_pass_twice_pass_and_the_users_tree_is_untouched(tmp_path: Path) -> None:
-    make_repo(tmp_path)
+    repo(tmp_path)
     before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
     report = run(tmp_path, RUN_TESTS, testrun.test_ids(RUN_TESTS))
     assert not report.problem
@@ -145,25 +139,31 @@ def test_only_tests_that_pass_twice_pass_and_the_users_tree_is_untouched(tmp_pat
     assert outcomes["test_sum"].passed and outcomes["test_writes_beside_itself"].passed
     assert "assert 5 == 6" in outcomes["test_wrong_value"].message
     assert not outcomes["test_network"].passed  # refused inside the sandbox, never reached
+    assert outcomes["test_network"].message != testrun.HOLLOW
+    assert outcomes["test_hollow"] == testrun.Outcome(False, testrun.HOLLOW)
     assert outcomes["test_flaky"].message.startswith("flaky:")
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
 
 
+def test_only_hollow_tests_run_nothing(tmp_path: Path) -> None:
+    repo(tmp_path)
+    report = run(tmp_path, RUN_TESTS, ["test_hollow"])
+    assert report == testrun.RunReport({"test_hollow": testrun.Outcome(False, testrun.HOLLOW)})
+
+
 def test_a_run_past_the_time_limit_says_so(tmp_path: Path) -> None:
-    make_repo(tmp_path)
-    text = "import time\n\n\ndef test_slow():\n    time.sleep(60)\n"
+    repo(tmp_path)
+    text = "import time\n\n\ndef test_slow():\n    time.sleep(60)\n    assert time\n"
     report = run(tmp_path, text, ["test_slow"], timeout_s=3)
     assert report.problem == "the tests ran past the 3 s limit"
 
 
 def test_checked_offers_only_passing_tests_and_refuses_when_none_pass(tmp_path: Path) -> None:
-    source = make_repo(tmp_path)
-    subject = subject_at("python", SOURCE, SOURCE.index("return"), path="shop/cart.py")
-    assert subject is not None
+    subject, source = repo(tmp_path)
     request = testgen.prepare(subject, tmp_path, source, open_text=lambda _p: None)
     code = testgen.tests_code(request, "def test_sum():\n    assert Cart().total([2, 3]) == 5\n"
                                        "\n\ndef test_bad():\n    assert Cart().total([1]) == 2\n")
-    settings = testgen.TestRunSettings(python=sys.executable, timeout_s=60)
+    settings = testgen.TestRunConfig(python=sys.executable, timeout_s=60)
     checked = testgen.checked(request, code, settings)
     assert "def test_sum" in checked.result.text and "test_bad" not in checked.result.text
     assert "test_bad" not in checked.code and (checked.generated, checked.kept) == (2, 1)
@@ -176,16 +176,14 @@ def test_checked_offers_only_passing_tests_and_refuses_when_none_pass(tmp_path: 
 
 
 def test_checked_without_pytest_offers_the_tests_unrun_and_says_why(tmp_path: Path) -> None:
-    source = make_repo(tmp_path)
-    subject = subject_at("python", SOURCE, SOURCE.index("return"), path="shop/cart.py")
-    assert subject is not None
+    subject, source = repo(tmp_path)
     request = testgen.prepare(subject, tmp_path, source, open_text=lambda _p: None)
     code = testgen.tests_code(request, "def test_sum():\n    assert Cart().total([2]) == 2\n")
     bare = tmp_path / "bare-python"
     bare.write_text(f"#!/bin/sh\nexec {sys.executable} -I -S \"$@\"\n")
     bare.chmod(0o755)
     checked = testgen.checked(
-        request, code, testgen.TestRunSettings(python=str(bare), timeout_s=60))
+        request, code, testgen.TestRunConfig(python=str(bare), timeout_s=60))
     assert "def test_sum" in checked.result.text and not checked.ran
     assert checked.message.startswith("the generated tests were not run: pytest is not installed")
 
@@ -222,9 +220,7 @@ class TestC:
 
 
 def test_one_repair_round_keeps_the_rewritten_tests_that_pass(tmp_path: Path) -> None:
-    source = make_repo(tmp_path)
-    subject = subject_at("python", SOURCE, SOURCE.index("return"), path="shop/cart.py")
-    assert subject is not None
+    subject, source = repo(tmp_path)
     request = testgen.prepare(subject, tmp_path, source, open_text=lambda _p: None)
     code = testgen.tests_code(request, (
         "def test_sum():\n    assert Cart().total([2, 3]) == 5\n\n\n"
@@ -239,7 +235,7 @@ def test_one_repair_round_keeps_the_rewritten_tests_that_pass(tmp_path: Path) ->
         return ("def test_bad():\n    assert Cart().total([1]) == 1\n\n\n"
                 "def test_type():\n    assert True\n")
 
-    checked = testgen.checked(request, code, testgen.TestRunSettings(python=sys.executable),
+    checked = testgen.checked(request, code, testgen.TestRunConfig(python=sys.executable),
                               ask=ask)
     failures = asked[0]
     assert "`test_bad`: assert 1 == 2" in failures and "`test_type`: TypeError" in failures
