@@ -127,7 +127,11 @@ async def test_serve_completes_and_explains_through_llama_cpp_and_survives_its_d
         assert await inline(remote, source, 5, 11) == []
         assert time.monotonic() - started < 10, "no hung editor"
         down = await status_where(remote, lambda s: s["state"] == "error")
-        assert llama.url in down["message"] and "cannot be reached" in down["message"]
+        # Refused at connect, or cut mid-stream when a generation (say the speculative next
+        # suggestion) was running at the kill: either way the message names the server.
+        assert llama.url in down["message"]
+        assert re.search(r"cannot be reached|broke off the connection", down["message"])
+        assert "check that it runs" in down["message"]
         # The editor keeps working: cached explanations, other documents, no waiting.
         assert await hover(remote, source, 0, 5) == explained
         started = time.monotonic()
