@@ -87,7 +87,7 @@ def add_parsers(subparsers: Any, model_flags: Any) -> None:
     hints = typing.get_type_hints(FineTuneConfig)
     for key, default, doc in describe(defaults):
         kwargs: dict[str, Any] = {"dest": f"fine_tune.{key}", "metavar": key.upper(),
-                                  "help": f"{doc} (default {default})"}
+                                  "help": f"{doc} (default {default})".replace("%", "%%")}
         choices = [str(c) for c in typing.get_args(hints[key])] \
             if typing.get_origin(hints[key]) is typing.Literal else []
         if choices:

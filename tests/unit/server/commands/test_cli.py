@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import pytest
@@ -60,6 +61,19 @@ def test_definition_commands_have_help(capsys: pytest.CaptureFixture[str]) -> No
         main(["docstring", "--help"])
     out = capsys.readouterr().out
     assert "--apply" in out and "FILE:LINE[:COL]" in out
+
+
+def _commands() -> list[str]:
+    return sorted(next(action._name_parser_map for action in build_parser()._actions
+                       if isinstance(action, argparse._SubParsersAction)))
+
+
+@pytest.mark.parametrize("command", _commands())
+def test_every_command_prints_its_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main([command, "--help"])
+    assert exit_.value.code == 0
+    assert f"usage: kodama {command}" in capsys.readouterr().out
 
 
 def test_flags_override_environment(monkeypatch: pytest.MonkeyPatch) -> None:
