@@ -140,17 +140,18 @@ def test_drafts_are_accepted_when_the_model_repeats_itself(identifier_model_dir:
 def test_int8_linear_is_close_to_the_float_layer() -> None:
     import torch
 
-    from kodama.model.quantize import DEQUANT_MIN_ROWS, Int8Linear
+    from kodama.model.quantize import Int8Linear, dequant_min_rows
 
     torch.manual_seed(0)
-    layer = torch.nn.Linear(64, 96).to(torch.bfloat16)
-    packed = Int8Linear.quantize(layer)
-    for rows in (1, DEQUANT_MIN_ROWS + 3):
-        x = torch.randn(1, rows, 64, dtype=torch.bfloat16)
-        ref = layer(x).float()
-        out = packed(x).float()
-        assert out.shape == ref.shape
-        assert ((out - ref).norm() / ref.norm()).item() < 0.02
+    for dtype in (torch.bfloat16, torch.float32):
+        layer = torch.nn.Linear(64, 96).to(dtype)
+        packed = Int8Linear.quantize(layer)
+        for rows in (1, dequant_min_rows(dtype) - 1, dequant_min_rows(dtype) + 3):
+            x = torch.randn(1, rows, 64, dtype=dtype)
+            ref = layer(x).float()
+            out = packed(x)
+            assert out.dtype == dtype and out.shape == ref.shape
+            assert ((out.float() - ref).norm() / ref.norm()).item() < 0.02
 
 
 def test_int8_engine_quantizes_every_linear_and_still_completes(tiny_model_dir: Path) -> None:
