@@ -154,6 +154,36 @@ def test_int8_linear_is_close_to_the_float_layer() -> None:
             assert ((out.float() - ref).norm() / ref.norm()).item() < 0.02
 
 
+@pytest.mark.parametrize("kind", ["int8", "int4"])
+def test_blockwise_dequantisation_is_the_whole_matrix_product(
+    kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Large layers are dequantised block by block into one reused buffer: the product is the
+    one the whole dequantised matrix gives, block after block, call after call."""
+    import torch
+
+    from kodama.model import quantize
+
+    if kind == "int4" and not quantize.int4_layout_ok():
+        pytest.skip("this torch build has no CPU int4 kernel")
+    torch.manual_seed(0)
+    layer = torch.nn.Linear(64, 320)
+    packed = quantize.PACKED_LAYERS[kind].quantize(layer)
+    whole = packed.dequantized(torch.float32, 0, 320)
+    x = torch.randn(80, 64)
+    expected = x @ whole.T + layer.bias.detach()
+    monkeypatch.setattr(quantize, "DEQUANT_BLOCK_ELEMENTS", 128 * 64)  # 3 blocks
+    for _ in range(2):
+        with torch.no_grad():
+            out = packed(x)
+        torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-5)
+        assert torch.equal(packed.dequantized(torch.float32, 0, 320), whole)  # nothing overwritten
+    x.requires_grad_(True)
+    packed(x).sum().backward()  # with autograd the blocks are fresh tensors
+    assert x.grad is not None
+    torch.testing.assert_close(x.grad, whole.sum(0).expand(80, 64), rtol=1e-5, atol=1e-4)
+
+
 def test_int8_engine_quantizes_every_linear_and_still_completes(tiny_model_dir: Path) -> None:
     from kodama.model.quantize import Int8Linear
 
