@@ -23,7 +23,9 @@ def test_single_line_completion_stops_at_newline_and_drops_duplicate_closer() ->
     assert result.mode == "single"
     assert result.text == "r, 0"
     prompt = engine.prompts[0]
-    assert prompt[0] == 1 and prompt[-1] == 3 and 2 in prompt
+    assert prompt[0] == 1 and 2 in prompt
+    # the cursor line's typed text is the start of the middle
+    assert prompt[prompt.index(3) + 1:] == engine.encode("    return max(")
 
 
 def test_the_engine_is_asked_to_heal_the_last_token_before_the_cursor() -> None:
@@ -32,7 +34,9 @@ def test_the_engine_is_asked_to_heal_the_last_token_before_the_cursor() -> None:
     complete_at(doc, offset, engine, CompletionSettings())
     prompt, heal_at = engine.prompts[0], engine.heals[0]
     assert heal_at is not None
-    assert prompt[heal_at] == engine.encode("(")[0] and prompt[heal_at + 1] == 2  # <fim_suffix>
+    # the token before the cursor: the last of the typed text, after <fim_middle>
+    assert heal_at == len(prompt) - 1 and prompt[heal_at] == engine.encode("(")[0]
+    assert prompt[prompt.index(3) + 1:] == engine.encode("x = compute(")
 
 
 def test_multi_line_body_in_python_is_cut_before_the_next_def() -> None:

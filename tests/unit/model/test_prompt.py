@@ -78,12 +78,45 @@ def test_build_prompt_psm_order_and_plain_fallback() -> None:
     ctx = CompletionContext(prefix="def f():\n    ", suffix="\nprint(f())\n", language="python")
     fim = detect_fim(QWEN_VOCAB)
     prompt = build_prompt(ctx, ENC, fim, Budget(prefix_tokens=100, suffix_tokens=100))
-    assert prompt.ids[0] == 1 and prompt.ids[-1] == 3
-    i = prompt.ids.index(2)
-    assert "".join(map(chr, prompt.ids[1:i])) == ctx.prefix
-    assert "".join(map(chr, prompt.ids[i + 1 : -1])) == ctx.suffix
+    # prefix up to the cursor's line, suffix, then the middle, which starts with the typed text
+    assert prompt.ids[0] == 1
+    i, m = prompt.ids.index(2), prompt.ids.index(3)
+    assert "".join(map(chr, prompt.ids[1:i])) == "def f():\n"
+    assert "".join(map(chr, prompt.ids[i + 1 : m])) == ctx.suffix
+    assert "".join(map(chr, prompt.ids[m + 1 :])) == "    "
+    assert prompt.last_prefix == len(prompt.ids) - 1
     plain = build_prompt(ctx, ENC, None, Budget())
     assert "".join(map(chr, plain.ids)) == ctx.prefix
+
+
+def test_at_a_line_start_the_middle_is_empty() -> None:
+    ctx = CompletionContext(prefix="x = 1\n", suffix="y = 2\n", language="python")
+    prompt = build_prompt(ctx, ENC, detect_fim(QWEN_VOCAB), Budget())
+    assert prompt.ids[-1] == 3
+    assert "".join(map(chr, prompt.ids[1 : prompt.ids.index(2)])) == ctx.prefix
+    assert prompt.last_prefix == prompt.ids.index(2) - 1  # the prefix's last token (healing)
+    empty = build_prompt(CompletionContext(prefix="", suffix="y\n", language="python"), ENC,
+                         detect_fim(QWEN_VOCAB), Budget())
+    assert empty.ids == [1, 2, ord("y"), ord("\n"), 3] and empty.last_prefix is None
+
+
+def test_each_keystroke_appends_to_the_previous_prompt() -> None:
+    """Typing on a line only adds tokens at the end: the engine prefills the new ones only."""
+    body = "import os\n\ndef f(path):\n"
+    line = "    return os.path.join(path)"
+    suffix = "\n\nprint(f('x'))\n" * 20
+    fim = detect_fim(QWEN_VOCAB)
+    prompts = [build_prompt(CompletionContext(prefix=body + line[:n], suffix=suffix,
+                                              language="python"), ENC, fim, Budget()).ids
+               for n in range(1, len(line) + 1)]
+    for before, after in itertools.pairwise(prompts):
+        assert after[: len(before)] == before and len(after) == len(before) + 1
+
+
+def test_a_cursor_line_longer_than_the_window_stays_in_the_prefix() -> None:
+    ctx = CompletionContext(prefix="x = 1\n" + "y" * 50, suffix="\n", language="python")
+    prompt = build_prompt(ctx, ENC, detect_fim(QWEN_VOCAB), Budget(prefix_tokens=20))
+    assert prompt.ids[-1] == 3 and prompt.ids[1 : prompt.ids.index(2)] == [ord("y")] * 20
 
 
 def test_common_prefix_length() -> None:
@@ -116,4 +149,5 @@ def test_repository_context_as_comments_for_other_models() -> None:
                             snippets=(Snippet("src/f.rs", "fn f(a: i32) -> i32 { a }"),))
     prompt = build_prompt(ctx, ENC, detect_fim(QWEN_VOCAB), Budget())
     text = "".join(chr(i) if i >= 10 else f"<{i}>" for i in prompt.ids)
-    assert text.startswith("// src/f.rs\n// fn f(a: i32) -> i32 { a }\n\n<1>let x = f(")
+    # the cursor's line is the file's first: all of it is typed text, after the middle marker
+    assert text.startswith("// src/f.rs\n// fn f(a: i32) -> i32 { a }\n\n<1><2><3>let x = f(")

@@ -37,8 +37,11 @@ class OracleEngine:
                  heal_at: int | None = None) -> Generation:
         ids = list(ids)
         start, middle = ids.index(FIM.prefix_id), ids.index(FIM.suffix_id)
-        prefix = "".join(map(chr, ids[start + 1: middle]))
-        suffix = "".join(map(chr, ids[middle + 1: ids.index(FIM.middle_id)]))
+        end = ids.index(FIM.middle_id)
+        # the prefix, then the cursor line's typed text, which the prompt puts after the middle
+        # marker
+        prefix = "".join(map(chr, ids[start + 1: middle] + ids[end + 1:]))
+        suffix = "".join(map(chr, ids[middle + 1: end]))
         self.prompts.append((prefix, suffix))
         matches = [h for h in self.holes
                    if h.prefix.endswith(prefix) and h.suffix.startswith(suffix)]

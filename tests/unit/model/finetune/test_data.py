@@ -128,11 +128,12 @@ def test_fim_examples_are_serving_prompts_with_the_middle_and_the_end_token() ->
     assert {"line", "block", "docstring", "body"} <= kinds
     for example in fim:
         ids = list(example.ids)
-        assert ids[0] == FIM.prefix_id and ids[example.loss_from - 1] == FIM.middle_id
-        assert ids[-1] == END
-        suffix_at = ids.index(FIM.suffix_id)
-        prefix = decode(ids[1:suffix_at])
-        suffix = decode(ids[suffix_at + 1:example.loss_from - 1])
+        assert ids[0] == FIM.prefix_id and ids[-1] == END
+        suffix_at, middle_at = ids.index(FIM.suffix_id), ids.index(FIM.middle_id)
+        assert middle_at < example.loss_from  # the loss starts after the prompt
+        # the prefix, then the hole line's typed text, which the prompt puts after the marker
+        prefix = decode(ids[1:suffix_at]) + decode(ids[middle_at + 1:example.loss_from])
+        suffix = decode(ids[suffix_at + 1:middle_at])
         middle = decode(ids[example.loss_from:-1])
         assert middle.strip()
         assert prefix + middle + suffix in MODULE  # a window of the file, cut at the hole
