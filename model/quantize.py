@@ -78,7 +78,10 @@ def scratch(dtype: torch.dtype, shape: tuple[int, int]) -> torch.Tensor:
     size = shape[0] * shape[1]
     buffer = buffers.get(dtype)
     if buffer is None or buffer.numel() < size:
-        buffer = buffers[dtype] = torch.empty(max(size, DEQUANT_BLOCK_ELEMENTS), dtype=dtype)
+        # A normal tensor even when first needed under inference mode: an inference tensor
+        # could not be written to outside it.
+        with torch.inference_mode(False):
+            buffer = buffers[dtype] = torch.empty(max(size, DEQUANT_BLOCK_ELEMENTS), dtype=dtype)
     return buffer[:size].view(shape)
 
 

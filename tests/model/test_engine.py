@@ -173,8 +173,9 @@ def test_blockwise_dequantisation_is_the_whole_matrix_product(
     x = torch.randn(80, 64)
     expected = x @ whole.T + layer.bias.detach()
     monkeypatch.setattr(quantize, "DEQUANT_BLOCK_ELEMENTS", 128 * 64)  # 3 blocks
-    for _ in range(2):
-        with torch.no_grad():
+    monkeypatch.setattr(quantize, "_scratch", threading.local())  # no buffer made yet
+    for inference in (True, False):  # the buffer made under inference mode serves outside it
+        with torch.inference_mode(inference), torch.no_grad():
             out = packed(x)
         torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-5)
         assert torch.equal(packed.dequantized(torch.float32, 0, 320), whole)  # nothing overwritten
