@@ -66,6 +66,11 @@ class AnyOf:
 class TextGenerator(Protocol):
     """The interface the completion task needs from a model."""
 
+    heals_tokens: bool
+    """Whether ``generate`` heals the token at ``heal_at`` (see below). The prompt puts the
+    cursor line's typed text after the middle marker only for such an engine: unhealed, that
+    layout can derail the model (:mod:`kodama.model.prompt`)."""
+
     @property
     def fim(self) -> FimFormat | None:
         """The model's fill-in-the-middle format, None for plain causal models."""
@@ -169,7 +174,8 @@ def complete(
     token (from the thread that generates)."""
     if ctx.snippets and not takes_snippets(ctx.mode):
         ctx = dataclasses.replace(ctx, snippets=())
-    prompt = build_prompt(ctx, engine, engine.fim, settings.budget)
+    prompt = build_prompt(ctx, engine, engine.fim, settings.budget,
+                          typed_in_middle=engine.heals_tokens)
     rules = StopRules(ctx, max_lines=settings.max_lines)
     limit = settings.max_new_tokens_multi if ctx.mode == "multi" else settings.max_new_tokens_single
     indent = _line_indent(ctx)

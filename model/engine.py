@@ -131,6 +131,9 @@ class Engine:
         self._vocabulary: Vocabulary | None = None
         self.vocabulary()  # now (~2 s for 150k tokens) rather than in the first completion
 
+    heals_tokens = True
+    """It heals the token before the cursor (:mod:`kodama.model.healing`)."""
+
     @property
     def fim(self) -> FimFormat | None:
         """The model's fill-in-the-middle format, or None."""

@@ -14,7 +14,11 @@ the start of the middle the model continues, not at the end of the prefix: in th
 so each keystroke would prefill the whole suffix again (~250 tokens: 1.7 s of the default model
 on a 2-core float32 machine); with the line in the middle, a keystroke appends a token or two to
 the prompt, and the suffix is prefilled once per line. This is the model's own training task (the
-middle is any span; the typed part is its beginning, as if the model had written it).
+middle is any span; the typed part is its beginning, as if the model had written it), but only
+with token healing: unhealed, a middle that starts with text ending in a lone token (``json.``)
+can derail the default model (measured: ``IndentationError: ...`` where the old layout gave
+``dump(settings, handle)``), so engines that do not heal (a remote server) get the typed text at
+the end of the prefix (``typed_in_middle=False``).
 """
 
 from __future__ import annotations
@@ -198,11 +202,13 @@ def context_ids(
 
 
 def build_prompt(
-    ctx: CompletionContext, encoder: Encoder, fim: FimFormat | None, budget: Budget
+    ctx: CompletionContext, encoder: Encoder, fim: FimFormat | None, budget: Budget,
+    *, typed_in_middle: bool = True,
 ) -> Prompt:
     """Render the prompt for ``ctx``: repository context, then PSM fill-in-the-middle with the
-    cursor line's typed text as the start of the middle (see the module docstring), or the plain
-    prefix for models without FIM."""
+    cursor line's typed text as the start of the middle (see the module docstring; at the end
+    of the prefix instead without ``typed_in_middle``), or the plain prefix for models without
+    FIM."""
     context, _ = context_ids(ctx, encoder, fim, budget.context_tokens)
     start, prefix_ids = prefix_window(ctx.prefix, encoder, budget.prefix_tokens)
     if fim is None:
@@ -212,7 +218,7 @@ def build_prompt(
     end, suffix_ids = suffix_window(ctx.suffix, encoder, budget.suffix_tokens)
     line_start = ctx.prefix.rfind("\n") + 1
     typed: list[int] = []
-    if start <= line_start < len(ctx.prefix):  # the window starts before the line, which has text
+    if typed_in_middle and start <= line_start < len(ctx.prefix):  # the line has text
         head, line = encoder.encode(ctx.prefix[start:line_start]), encoder.encode(
             ctx.prefix[line_start:])
         if len(head) + len(line) <= budget.prefix_tokens:  # not a line cut to fit the budget

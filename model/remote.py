@@ -143,6 +143,9 @@ class RemoteEngine:
 
     # --- the engine interface -------------------------------------------------------------
 
+    heals_tokens = False
+    """A completions endpoint cannot constrain the first token: no token healing."""
+
     @property
     def fim(self) -> FimFormat | None:
         """The model's fill-in-the-middle format (from the local tokenizer), or None."""

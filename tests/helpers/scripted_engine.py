@@ -18,7 +18,8 @@ class ScriptedEngine:
     """Writes its next answer (the last one again once they run out), one character every
     ``pace`` seconds, honouring stop rules and cancellation."""
 
-    def __init__(self, *answers: str, pace: float = 0.0) -> None:
+    def __init__(self, *answers: str, pace: float = 0.0, heals_tokens: bool = True) -> None:
+        self.heals_tokens = heals_tokens
         self.answers = list(answers)
         self.pace = pace
         self.prompts: list[list[int]] = []

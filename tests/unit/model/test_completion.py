@@ -39,6 +39,14 @@ def test_the_engine_is_asked_to_heal_the_last_token_before_the_cursor() -> None:
     assert prompt[prompt.index(3) + 1:] == engine.encode("x = compute(")
 
 
+def test_an_engine_that_cannot_heal_gets_the_typed_text_at_the_end_of_the_prefix() -> None:
+    doc, offset = doc_with_cursor("x = compute(█)\n", "a.py")
+    engine = ScriptedEngine("1)\n", heals_tokens=False)
+    complete_at(doc, offset, engine, CompletionSettings())
+    prompt = engine.prompts[0]
+    assert prompt[-1] == 3 and prompt[prompt.index(2) - 1] == engine.encode("(")[0]
+
+
 def test_multi_line_body_in_python_is_cut_before_the_next_def() -> None:
     doc, offset = doc_with_cursor("def double(x):\n    █\n", "d.py")
     engine = ScriptedEngine("y = x * 2\n    return y\n\ndef other():\n    pass\n")

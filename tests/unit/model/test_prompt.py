@@ -89,6 +89,14 @@ def test_build_prompt_psm_order_and_plain_fallback() -> None:
     assert "".join(map(chr, plain.ids)) == ctx.prefix
 
 
+def test_without_healing_the_typed_text_ends_the_prefix() -> None:
+    ctx = CompletionContext(prefix="def f():\n    ret", suffix="\n", language="python")
+    prompt = build_prompt(ctx, ENC, detect_fim(QWEN_VOCAB), Budget(), typed_in_middle=False)
+    assert prompt.ids[-1] == 3
+    assert "".join(map(chr, prompt.ids[1:prompt.ids.index(2)])) == ctx.prefix
+    assert prompt.last_prefix == prompt.ids.index(2) - 1
+
+
 def test_at_a_line_start_the_middle_is_empty() -> None:
     ctx = CompletionContext(prefix="x = 1\n", suffix="y = 2\n", language="python")
     prompt = build_prompt(ctx, ENC, detect_fim(QWEN_VOCAB), Budget())

@@ -20,6 +20,8 @@ class OracleEngine:
     suffix identify the hole.
     """
 
+    heals_tokens = True
+
     def __init__(self, holes: Sequence[Hole]) -> None:
         self.holes = holes
         self.prompts: list[tuple[str, str]] = []

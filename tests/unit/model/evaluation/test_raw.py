@@ -20,6 +20,8 @@ from .fakes import FIM
 class Scripted:
     """A character-token model that writes a fixed text (stopping where ``stop`` says)."""
 
+    heals_tokens = True
+
     def __init__(self, answer: str, fim: FimFormat | None = FIM) -> None:
         self.answer = answer
         self._fim = fim
