@@ -55,6 +55,9 @@ class Case:
     """``single`` or ``multi`` (line), as the server decides from the syntax at the cursor."""
     prefix_text: str
     suffix_text: str
+    heal_at: int | None = None
+    """The prompt's last token before the cursor, which Kodama's engine heals as the server
+    asks it to (llama.cpp cannot: it gets the same ids unhealed)."""
 
 
 @dataclass
@@ -112,7 +115,8 @@ def build_cases(tokenizer_engine: Any, lines: list[Target], keystrokes: int,
             limit = (settings.max_new_tokens_multi if ctx.mode == "multi"
                      else settings.max_new_tokens_single)
             cases.append(Case(index, state.typed, uri, prompt.ids, ctx, limit, ctx.mode,
-                              ctx.prefix[prompt.prefix_start:], ctx.suffix[: prompt.suffix_end]))
+                              ctx.prefix[prompt.prefix_start:], ctx.suffix[: prompt.suffix_end],
+                              prompt.last_prefix))
     return cases
 
 
@@ -130,7 +134,8 @@ def run_kodama(engine: Any, case: Case) -> Outcome:
     """``case`` through Kodama's engine (per-document KV cache, as the server does)."""
     started = time.perf_counter()
     generation = engine.generate(case.ids, max_new_tokens=case.max_new_tokens,
-                                 stop=stop_rule(case.ctx), cache_key=case.uri)
+                                 stop=stop_rule(case.ctx), cache_key=case.uri,
+                                 heal_at=case.heal_at)
     elapsed = (time.perf_counter() - started) * 1000
     return Outcome(elapsed, generation.text, generation.tokens, generation.reused_tokens)
 

@@ -291,8 +291,10 @@ class Int4Linear(_PackedLinear):
         grouped = values.reshape(rows, -1, INT4_GROUP) - 8
         scale = scale_zeros[:, :, 0].transpose(0, 1).unsqueeze(2)
         zero = scale_zeros[:, :, 1].transpose(0, 1).unsqueeze(2)
-        weight = (grouped * scale + zero).reshape(rows, self.in_features)
-        return weight if out is None else out.copy_(weight)
+        if out is None:
+            return torch.addcmul(zero, grouped, scale).reshape(rows, self.in_features)
+        torch.addcmul(zero, grouped, scale, out=out.view(rows, -1, INT4_GROUP))
+        return out
 
 
 class CompactEmbedding(nn.Module):
