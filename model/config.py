@@ -184,8 +184,10 @@ class TestRunConfig:
     python: str = ""
     """The interpreter that runs them (needs pytest); empty: the repository's ``.venv`` or
     ``venv``, else the active virtual environment, else ``python3``."""
-    timeout_s: int = 120
-    """Time limit of one run of the tests."""
+    timeout_s: int = 20
+    """Time limit of one test (a test past it fails; the others go on)."""
+    repairs: int = 2
+    """Repair rounds: the model sees why its tests failed and rewrites them (0: none)."""
     network: bool = False
     """Let the tests reach the network (off: a network namespace of their own where the system
     allows one, and connections to other machines refused in any case)."""

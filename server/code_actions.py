@@ -22,7 +22,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 
 from kodama.model.errors import TaskError
-from kodama.model.tasks import docstring, testgen
+from kodama.model.tasks import docstring, doctests, testgen
 from kodama.model.tasks.generate import ChatRequest
 from kodama.model.tasks.subject import Code, Subject
 from kodama.server.generations import TaskCancelledError, generate, selection_for
@@ -217,14 +217,46 @@ async def _docstring(server: KodamaServer, doc: SyntaxDocument, offset: int) -> 
         except StopIteration as done:
             answer: str = done.value
             break
+    documentation = docstring.body(subject, answer, convention)
+    message = ""
+    if subject.language == "python" and doctests.examples(documentation):
+        documentation, message = await _examples_checked(server, doc, subject.name,
+                                                         documentation)
     # The document may have changed while the model wrote: the edit goes to its text now.
-    edit = docstring.finish(subject, answer, convention, text=doc.text)
+    edit = docstring.place(subject, documentation, convention, text=doc.text)
     change = types.TextDocumentEdit(
         text_document=types.OptionalVersionedTextDocumentIdentifier(uri=doc.uri,
                                                                      version=doc.version),
         edits=[types.TextEdit(range=_range(doc, edit.start, edit.end), new_text=edit.new_text)])
     await _apply(server, [change], f"docstring for {subject.name}", "the docstring")
+    if message:
+        server.show(types.MessageType.Info, f"Kodama: docstring for {subject.name}: {message}")
     return True
+
+
+async def _examples_checked(server: KodamaServer, doc: SyntaxDocument, name: str,
+                            documentation: str) -> tuple[str, str]:
+    """The documentation's ``>>>`` examples run (off the event loop), with a cancellable
+    progress bar: wrong ones fixed or removed; and the message for the user. Examples of a
+    document that is no file in the workspace cannot be run: they are removed."""
+    place = document_file(server, doc.uri)
+    if place is None or not server.config.tasks.tests.run:
+        why = "tasks.tests.run is off" if place is not None else "the document is not on disk"
+        return doctests.without_examples(documentation), f"examples removed, unchecked ({why})"
+    cancel = threading.Event()
+    progress = WorkDoneProgress(server, asyncio.get_running_loop(), cancel=cancel)
+    progress.begin("Kodama", f"running the examples of {name}")
+    outcome = "cancelled"
+    try:
+        checked = await asyncio.to_thread(
+            doctests.checked, place.root, place.path, doc.text, name, documentation,
+            server.config.tasks.tests, cancel.is_set)
+        if cancel.is_set():
+            raise TaskCancelledError(f"running the examples of {name}")
+        outcome = "done"
+        return checked.documentation, checked.message
+    finally:
+        progress.end(outcome)
 
 
 async def _apply(server: KodamaServer, changes: list[Any], label: str, what: str) -> None:
@@ -241,9 +273,12 @@ async def _apply(server: KodamaServer, changes: list[Any], label: str, what: str
 
 
 def _creates_files(server: KodamaServer) -> bool:
+    """Whether the client creates files through an edit: it lists ``create`` among its
+    resource operations (Neovim does so without saying ``documentChanges``, which resource
+    operations need, and applies them)."""
     workspace = server.client_capabilities.workspace
     edit = workspace.workspace_edit if workspace else None
-    return bool(edit and edit.document_changes and edit.resource_operations
+    return bool(edit and edit.resource_operations
                 and types.ResourceOperationKind.Create in edit.resource_operations)
 
 
@@ -313,9 +348,13 @@ async def _checked(server: KodamaServer, request: testgen.TestRequest, code: str
             _generate(server, "tests", chat, f"repairing the tests for {name}"), loop).result()
 
     try:
-        result = await asyncio.to_thread(
-            testgen.checked, request, code, server.config.tasks.tests,
-            cancel.is_set, progress.report, ask)
+        try:
+            result = await asyncio.to_thread(
+                testgen.checked, request, code, server.config.tasks.tests,
+                cancel.is_set, progress.report, ask)
+        except TaskError:
+            if not cancel.is_set():
+                raise
         if cancel.is_set():
             raise TaskCancelledError(f"checking the tests for {name}")
         outcome = "done"

@@ -216,15 +216,24 @@ def relocate(subject: Subject, text: str) -> docstrings.Target | None:
 
 def finish(subject: Subject, answer: str, convention: str = "google",
            text: str | None = None) -> DocEdit:
-    """The edit that inserts (or replaces) the documentation.
-
-    ``text`` is the file's text now, when it may have changed since ``subject`` was read (an
-    editor's document): the edit then applies to it, at the same definition (:func:`relocate`).
+    """The edit that inserts (or replaces) the documentation the model wrote in ``answer``
+    (:func:`body`, then :func:`place`).
 
     Raises TaskError when there is nothing usable, the definition is gone, or the edited file
     would not parse.
     """
-    documentation = body(subject, answer, convention)
+    return place(subject, body(subject, answer, convention), convention, text)
+
+
+def place(subject: Subject, documentation: str, convention: str = "google",
+          text: str | None = None) -> DocEdit:
+    """The edit that inserts (or replaces) ``documentation`` (:func:`body`'s text).
+
+    ``text`` is the file's text now, when it may have changed since ``subject`` was read (an
+    editor's document): the edit then applies to it, at the same definition (:func:`relocate`).
+
+    Raises TaskError when the definition is gone or the edited file would not parse.
+    """
     target: docstrings.Target | None = subject.target
     if text is None:
         text = subject.text

@@ -15,6 +15,7 @@ from kodama.model.errors import TaskError
 from kodama.model.tasks import testrun
 from kodama.model.tasks.answers import main_code
 from kodama.model.tasks.generate import ChatRequest
+from kodama.model.tasks.sandbox import project_python
 from kodama.model.tasks.subject import Subject, values
 from kodama.model.tasks.templates import Message, fence, render, template
 from kodama.syntax import testlayout
@@ -242,17 +243,68 @@ Ask = Callable[[ChatRequest], str]
 thread in the server)."""
 
 
+def _failure_listing(failures: dict[str, str]) -> str:
+    """One entry per failing test: its first line, then pytest's detail (the failing line,
+    the actual values) indented under it."""
+    entries = []
+    for test_id, message in failures.items():
+        first, *detail = message.splitlines() or ["failed"]
+        entries.append("\n".join([f"- `{test_id}`: {first}", *(f"    {line}" for line in detail)]))
+    return "\n".join(entries)
+
+
 def repair_chat(request: TestRequest, code: str, failures: dict[str, str]) -> ChatRequest:
-    """The follow-up to the tests chat: the tests as the model wrote them, and why each of
-    ``failures`` (test id → message) failed when run."""
+    """The follow-up to the tests chat: the tests as the model wrote them, why each of
+    ``failures`` (test id → message) failed when run, and the real signature of the code."""
     language = request.subject.language
-    listing = "\n".join(f"- `{test_id}`: {message}" for test_id, message in failures.items())
-    follow = render("tests_repair", failures=listing, fence=fence(language),
-                    framework=request.plan.framework)[1]
+    signature = request.subject.target.signature.strip()
+    follow = render("tests_repair", failures=_failure_listing(failures), fence=fence(language),
+                    framework=request.plan.framework, name=request.subject.qualified_name,
+                    signature=signature)[1]
     answer = {"role": "assistant", "content": f"```{fence(language)}\n{code}\n```"}
     return ChatRequest(messages=[*messages(request), answer, follow],
                        max_new_tokens=template("tests_repair").max_new_tokens,
                        prefill=f"```{fence(language)}\n", stop=_fence_closed)
+
+
+@dataclass
+class _Check:
+    """The state of :func:`checked`: the tests so far and what each did."""
+
+    code: str
+    report: testrun.RunReport
+    keep: set[str]
+    repaired: int = 0
+
+    def failing(self) -> dict[str, str]:
+        return {test_id: o.message for test_id, o in self.report.outcomes.items()
+                if not o.passed and o.message != testrun.HOLLOW}
+
+
+def _repair_round(request: TestRequest, state: _Check, ask: Ask,
+                  run: Callable[[str, list[str]], testrun.RunReport]) -> bool:
+    """Show the model the failing tests and why; run its rewrite. Whether anything changed."""
+    try:
+        fixed = tests_code(request, ask(repair_chat(request, state.code, state.failing())))
+    except TaskError:  # the repair holds no test: the verdicts stand
+        return False
+    fixed_ids = [test_id for test_id in testrun.test_ids(fixed) if test_id not in state.keep]
+    if not fixed_ids:
+        return False
+    combined = testrun.prune(state.code, state.keep) + "\n\n\n" + testrun.prune(
+        fixed, set(fixed_ids))
+    second = run(combined, fixed_ids)
+    if second.problem:
+        return False
+    passed = {test_id for test_id, o in second.outcomes.items() if o.passed}
+    outcomes = state.report.outcomes
+    state.report.outcomes = {**{t: o for t, o in outcomes.items()
+                                if o.passed or t not in second.outcomes},
+                             **{t: (o if o.passed else _after_repair(o))
+                                for t, o in second.outcomes.items()}}
+    state.code, state.keep = combined, state.keep | passed
+    state.repaired += len(passed)
+    return True
 
 
 def checked(request: TestRequest, code: str, settings: TestRunConfig,
@@ -261,17 +313,18 @@ def checked(request: TestRequest, code: str, settings: TestRunConfig,
             ask: Ask | None = None) -> CheckedTests:
     """Only those of the generated tests (``code``) that check something and pass, run twice
     in a scratch copy of the repository (:mod:`~kodama.model.tasks.testrun`), with a line for
-    the user saying what was kept and dropped. With ``ask``, the tests that failed get one
-    repair round: the model sees why they failed and rewrites them, and those of the rewritten
-    tests that check something and pass twice are kept too. When the tests cannot be run at
-    all (no pytest, a timeout of the whole run), all of them, and the reason.
+    the user saying what was kept and dropped. With ``ask``, the tests that failed get up to
+    ``settings.repairs`` repair rounds: the model sees why they failed (the failing line, the
+    actual values, the real signature) and rewrites them; those of the rewritten tests that
+    check something and pass twice are kept too. When the tests cannot be run at all (no
+    pytest, the repository cannot be copied), all of them, and the reason.
 
     Raises TaskError when none passes: a file of failing tests is worse than none.
     """
     ids = testrun.test_ids(code)
     root = request.root
     files = [entry.path for entry in walk(root)]
-    python = testrun.project_python(root, settings.python)
+    python = project_python(root, settings.python)
 
     def run(candidate: str, wanted: list[str]) -> testrun.RunReport:
         result = merged(request, candidate)
@@ -285,32 +338,24 @@ def checked(request: TestRequest, code: str, settings: TestRunConfig,
         return CheckedTests(merged(request, code), code,
                             f"the generated tests were not run: {report.problem}", len(ids),
                             len(ids), ran=False)
-    keep = {test_id for test_id, outcome in report.outcomes.items() if outcome.passed}
-    failing = {test_id: outcome.message for test_id, outcome in report.outcomes.items()
-               if not outcome.passed and outcome.message != testrun.HOLLOW}
-    repaired = 0
-    if failing and ask is not None and not cancelled():
+    state = _Check(code, report, {t for t, o in report.outcomes.items() if o.passed})
+    for round_number in range(settings.repairs if ask is not None else 0):
+        if not state.failing() or cancelled():
+            break
         if progress is not None:
-            progress(f"repairing {len(failing)} failing tests")
-        try:
-            fixed = tests_code(request, ask(repair_chat(request, code, failing)))
-        except TaskError:  # the repair holds no test: the first run's verdict stands
-            fixed = ""
-        fixed_ids = [test_id for test_id in testrun.test_ids(fixed) if test_id not in keep]
-        combined = testrun.prune(code, keep) + "\n\n\n" + testrun.prune(fixed, set(fixed_ids))
-        second = run(combined, fixed_ids)
-        if fixed_ids and not second.problem:
-            passed = {test_id for test_id, o in second.outcomes.items() if o.passed}
-            repaired = len(passed)
-            report.outcomes = {**{t: o for t, o in report.outcomes.items()
-                                  if o.passed or t not in second.outcomes},
-                               **{t: (o if o.passed else _after_repair(o))
-                                  for t, o in second.outcomes.items()}}
-            code, keep = combined, keep | passed
-    if not keep:
+            progress(f"repairing {len(state.failing())} failing tests"
+                     + (f" (round {round_number + 1})" if round_number else ""))
+        assert ask is not None
+        if not _repair_round(request, state, ask, run):
+            break
+    if cancelled():
+        raise TaskError(f"checking the tests for {request.subject.qualified_name!r} was "
+                        "cancelled; nothing was changed")
+    if not state.keep:
         raise TaskError(f"none of the {len(ids)} generated tests for "
                         f"{request.subject.qualified_name!r} passes "
-                        f"({testrun.summary(report, 0)}); nothing was changed")
-    code = testrun.prune(code, keep)
-    return CheckedTests(merged(request, code), code, testrun.summary(report, len(keep), repaired),
-                        len(ids), len(keep), ran=True)
+                        f"({testrun.summary(state.report, 0)}); nothing was changed")
+    code = testrun.prune(state.code, state.keep)
+    return CheckedTests(merged(request, code), code,
+                        testrun.summary(state.report, len(state.keep), state.repaired),
+                        len(ids), len(state.keep), ran=True)

@@ -1,71 +1,42 @@
 """Running generated Python tests before they are offered: keep what passes, say what was dropped.
 
 A generated test that fails is worse than none, so the tests task runs the new tests with the
-repository's own pytest before offering them:
+repository's own pytest before offering them, in a :class:`~kodama.model.tasks.sandbox.Sandbox`
+(a scratch copy of the repository, the project's interpreter, no network):
 
-1. The repository's files (the walk's rules: no ignored, hidden or vendored files, no links)
-   are copied into a scratch folder and the test file, with the new tests merged in, is written
-   there: the user's tree is never touched.
-2. pytest runs only the new tests (by node id) with the project's interpreter (its ``.venv``,
-   the active virtual environment, or ``tasks.tests.python``), under a time limit, without
-   network: in a network namespace of its own (``unshare -rn``) where the system allows one,
-   and in any case with a pytest plugin that refuses connections to anything but this machine.
-3. Tests that passed are run a second time; a test is kept only if it passed both times (a
+1. The test file, with the new tests merged in, is written into the copy and pytest runs only
+   the new tests (by node id), each under a time limit; outcomes arrive test by test (progress
+   "running tests 3/8"). When the whole run has to be stopped (a test that hangs in C code,
+   a test that kills its interpreter), the test that was running fails and the tests not yet
+   reached run again without it.
+2. Tests that passed are run a second time; a test is kept only if it passed both times (a
    flaky test is dropped too).
 
-Pure parts (test names in generated code, pruning, the JUnit report) are functions of text;
+Pure parts (test names in generated code, pruning, reading the events) are functions of text;
 :func:`run_pytest` is the only one that starts a process.
 """
 
 from __future__ import annotations
 
 import ast
-import functools
-import os
-import shutil
-import signal
-import subprocess
-import sys
-import tempfile
-import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-MAX_COPY_BYTES = 200 << 20
-"""Largest repository (files the walk admits) copied to run tests in; larger ones are not run."""
+from kodama.model.tasks.sandbox import Event, Sandbox, project_python
+
+__all__ = ["HOLLOW", "Outcome", "RunReport", "has_check", "outcomes_from_events",
+           "project_python", "prune", "run_pytest", "summary", "test_ids"]
 
 HOLLOW = "checks nothing"
 """Why a test that checks nothing (``assert True``) is dropped."""
 
-MESSAGE_CHARS = 400
+MESSAGE_CHARS = 600
 """Failure messages are cut to this length (they go into a comment and back to the model)."""
 
-NO_NETWORK_PLUGIN = '''"""Kodama's test sandbox: no connection leaves this machine."""
-import ipaddress
-import socket
-
-_connect = socket.socket.connect
-
-
-def _local(address):
-    host = address[0] if isinstance(address, tuple) else address
-    if not isinstance(host, str) or host in ("localhost", ""):
-        return True
-    try:
-        return ipaddress.ip_address(host.split("%")[0]).is_loopback
-    except ValueError:
-        return False
-
-
-def connect(self, address):
-    if self.family in (socket.AF_INET, socket.AF_INET6) and not _local(address):
-        raise OSError(101, f"network access is disabled while Kodama checks tests ({address})")
-    return _connect(self, address)
-
-
-socket.socket.connect = connect
-'''
+WHOLE_RUN_S = 30.0
+"""Added to the per-test limits for a whole run (start-up, collection, the repository's
+fixtures)."""
 
 
 @dataclass(frozen=True)
@@ -163,105 +134,102 @@ def prune(code: str, keep: set[str]) -> str:
     return "".join(lines)
 
 
-def parse_junit(xml: str, test_file: str) -> dict[str, Outcome]:
-    """Outcomes by node-id tail from a pytest ``--junitxml`` report of ``test_file`` (its path
-    relative to the run folder)."""
-    module = test_file.removesuffix(".py").replace("/", ".")
+def _test_id(nodeid: str, test_file: str) -> str:
+    """The id tail of a pytest node id of ``test_file`` (parameters dropped)."""
+    return nodeid.removeprefix(f"{test_file}::").split("[", 1)[0]
+
+
+def outcomes_from_events(events: Sequence[Event], test_file: str) -> dict[str, Outcome]:
+    """Outcomes by test id from the sandbox plugin's events: a test passes when each of its
+    phases (and each of its parameter cases) passed; one failure or skip fails it."""
     outcomes: dict[str, Outcome] = {}
-    for case in ET.fromstring(xml).iter("testcase"):
-        classname = case.get("classname", "")
-        name = case.get("name", "").split("[", 1)[0]
-        owner = classname[len(module) + 1:] if classname.startswith(module + ".") else ""
-        key = f"{owner}::{name}" if owner else name
-        problem = next((child for child in case if child.tag in ("failure", "error", "skipped")),
-                       None)
-        if problem is None:
+    for event in events:
+        if event.get("event") != "result":
+            continue
+        key = _test_id(str(event.get("id", "")), test_file)
+        if event.get("outcome") == "passed":
             outcomes.setdefault(key, Outcome(True))
             continue
-        text = (problem.get("message") or problem.text or problem.tag).strip()
-        first = text.splitlines()[0] if text else problem.tag
-        reason = "skipped: " + first if problem.tag == "skipped" else first
-        outcomes[key] = Outcome(False, reason[:MESSAGE_CHARS])  # one bad case fails the test
+        message = str(event.get("message") or event.get("outcome") or "failed")
+        if event.get("outcome") == "skipped":
+            message = "skipped: " + message
+        elif event.get("when") == "teardown":
+            message = "error in teardown: " + message
+        if outcomes.get(key, Outcome(True)).passed:  # the first problem says why
+            outcomes[key] = Outcome(False, message[:MESSAGE_CHARS])
     return outcomes
 
 
-def project_python(root: Path, configured: str = "") -> str:
-    """The interpreter to run ``root``'s tests with: ``configured`` if set, else the
-    repository's ``.venv``/``venv``, else the active virtual environment, else ``python3``."""
-    if configured:
-        return configured
-    for name in (".venv", "venv", "env"):
-        candidate = root / name / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-        if candidate.is_file():
-            return str(candidate)
-    active = os.environ.get("VIRTUAL_ENV")
-    if active and (Path(active) / "bin" / "python").is_file():
-        return str(Path(active) / "bin" / "python")
-    return shutil.which("python3") or sys.executable
+def _pytest_round(sandbox: Sandbox, python: str, test_file: str, ids: Sequence[str], *,
+                  timeout_s: float, cancelled: Callable[[], bool],
+                  on_done: Callable[[int], None]) -> RunReport:
+    """One pytest process over ``ids``; outcomes of the tests it got to (a test running when
+    the process was stopped fails), ``problem`` when pytest could not run at all."""
+    done: set[str] = set()
 
+    def on_event(event: Event) -> None:
+        if event.get("event") == "result":
+            key = _test_id(str(event.get("id", "")), test_file)
+            if key not in done:
+                done.add(key)
+                on_done(len(done))
 
-def _copy_repository(root: Path, files: Sequence[str], scratch: Path) -> None:
-    total = 0
-    for rel in files:
-        source = root / rel
-        total += source.stat().st_size
-        if total > MAX_COPY_BYTES:
-            raise OSError(f"the repository is larger than {MAX_COPY_BYTES >> 20} MB")
-        target = scratch / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, target)
-
-
-@functools.cache
-def _isolation() -> tuple[str, ...]:
-    """``unshare -rn`` when this system lets an unprivileged process have its own network
-    namespace (no interface but loopback), else nothing (the plugin still refuses). Probed
-    once per process."""
-    unshare = shutil.which("unshare")
-    if unshare is None or sys.platform != "linux":
-        return ()
-    try:
-        done = subprocess.run([unshare, "-rn", "true"], capture_output=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        return ()
-    return (unshare, "-rn") if done.returncode == 0 else ()
-
-
-def _pytest_once(python: str, scratch: Path, test_file: str, ids: Sequence[str],
-                 timeout_s: float, network: bool) -> RunReport:
-    report_path = scratch / ".kodama-report.xml"
-    report_path.unlink(missing_ok=True)
-    command = [*([] if network else _isolation()), python, "-m", "pytest", "-q",
-               "-p", "no:cacheprovider", "--junitxml", str(report_path),
-               *([] if network else ["-p", "_kodama_no_network"]),
+    command = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "_kodama_sandbox",
                *(f"{test_file}::{test_id}" for test_id in ids)]
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1",
-           "PYTHONPATH": os.pathsep.join([str(scratch / ".kodama"), str(scratch)])}
-    try:
-        process = subprocess.Popen(command, cwd=scratch, env=env, stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
-    except OSError as exc:
-        return RunReport(problem=f"cannot start {python}: {exc}")
-    try:
-        output, _ = process.communicate(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.communicate()
-        return RunReport(problem=f"the tests ran past the {timeout_s:.0f} s limit")
-    text = output.decode("utf-8", "replace")
-    if "No module named pytest" in text:
+    finished = sandbox.run(command, timeout_s=WHOLE_RUN_S + timeout_s * len(ids),
+                           cancelled=cancelled, on_event=on_event,
+                           env={"KODAMA_SANDBOX_TEST_TIMEOUT": f"{timeout_s:g}"})
+    if "No module named pytest" in finished.output:
         return RunReport(problem=f"pytest is not installed for {python} (set tasks.tests.python "
                                  "to the project's interpreter)")
-    try:
-        outcomes = parse_junit(report_path.read_text(encoding="utf-8"), test_file)
-    except (OSError, ET.ParseError):
-        tail = " ".join(text.strip().splitlines()[-3:])[:MESSAGE_CHARS]
-        return RunReport(problem=f"pytest did not run the tests: {tail or 'no output'}")
-    for test_id in ids:  # collected under another name, or not at all (a collection error)
-        if test_id not in outcomes:
-            errors = [line for line in text.splitlines() if line.startswith(("E ", "ERROR"))]
-            reason = errors[0][:MESSAGE_CHARS] if errors else "not collected"
-            outcomes[test_id] = Outcome(False, reason)
+    outcomes = outcomes_from_events(finished.events, test_file)
+    started = [_test_id(str(e.get("id", "")), test_file) for e in finished.events
+               if e.get("event") == "start"]
+    unfinished = [test_id for test_id in started if test_id not in outcomes]
+    if unfinished and not finished.cancelled:  # the process died or was stopped in this test
+        why = (f"past {timeout_s:g} s, or it hung" if finished.returncode is None
+               else f"exit status {finished.returncode}")
+        outcomes[unfinished[-1]] = Outcome(False, f"the test run stopped during this test ({why})")
+    if finished.returncode is None and not outcomes:
+        why = "was cancelled" if finished.cancelled else "ran past its time limit"
+        return RunReport(problem=f"the test run {why}")
+    if not outcomes and finished.returncode not in (0, 1):
+        errors = [e for e in finished.events if e.get("event") == "collect error"]
+        tail = (str(errors[0].get("message", "")) if errors
+                else " ".join(finished.output.strip().splitlines()[-3:]))
+        if not errors:
+            return RunReport(problem=f"pytest did not run the tests: "
+                                     f"{tail[:MESSAGE_CHARS] or 'no output'}")
+        return RunReport({test_id: Outcome(False, "cannot be collected: " + tail[:MESSAGE_CHARS])
+                          for test_id in ids})
+    return RunReport(outcomes)
+
+
+def _pytest_all(sandbox: Sandbox, python: str, test_file: str, ids: Sequence[str], *,
+                timeout_s: float, cancelled: Callable[[], bool],
+                progress: Callable[[str], None] | None, label: str) -> RunReport:
+    """Outcomes of every test of ``ids``: rounds of :func:`_pytest_round` over the tests not
+    reached yet, as long as each round gets further."""
+    outcomes: dict[str, Outcome] = {}
+    left = list(ids)
+    while left:
+        before = len(outcomes)
+
+        def on_done(count: int, before: int = before) -> None:
+            if progress is not None:
+                progress(f"{label} {before + count}/{len(ids)}")
+
+        report = _pytest_round(sandbox, python, test_file, left, timeout_s=timeout_s,
+                               cancelled=cancelled, on_done=on_done)
+        if report.problem and not outcomes:
+            return report
+        outcomes.update({k: v for k, v in report.outcomes.items() if k in left})
+        left = [test_id for test_id in left if test_id not in outcomes]
+        if report.problem or len(outcomes) == before or cancelled():
+            break
+    for test_id in left:  # never reached (a round that stopped early), or not collected
+        outcomes[test_id] = Outcome(False, "not run: the test run stopped before it"
+                                    if cancelled() else "not collected")
     return RunReport({test_id: outcomes[test_id] for test_id in ids})
 
 
@@ -270,48 +238,33 @@ def run_pytest(root: Path, files: Sequence[str], test_file: str, text: str, ids:
                cancelled: Callable[[], bool] = lambda: False,
                progress: Callable[[str], None] | None = None) -> RunReport:
     """Run the tests ``ids`` of ``test_file`` (relative to ``root``), written with ``text``,
-    in a scratch copy of ``root``'s ``files``; those that pass are run again (flaky ones fail).
-    Tests that check nothing (:func:`has_check`) are not run: they fail with :data:`HOLLOW`.
+    in a scratch copy of ``root``'s ``files``, each under ``timeout_s``; those that pass are
+    run again (flaky ones fail). Tests that check nothing (:func:`has_check`) are not run:
+    they fail with :data:`HOLLOW`.
     """
     hollow = {test_id: Outcome(False, HOLLOW) for test_id in ids if not has_check(text, test_id)}
     ids = [test_id for test_id in ids if test_id not in hollow]
     if not ids:
         return RunReport(hollow)
-    report = _run_twice(root, files, test_file, text, ids, python=python, timeout_s=timeout_s,
-                        network=network, cancelled=cancelled, progress=progress)
-    report.outcomes.update(hollow)
-    return report
-
-
-def _run_twice(root: Path, files: Sequence[str], test_file: str, text: str, ids: Sequence[str],
-               *, python: str, timeout_s: float, network: bool, cancelled: Callable[[], bool],
-               progress: Callable[[str], None] | None) -> RunReport:
-    with tempfile.TemporaryDirectory(prefix="kodama-tests-") as folder:
-        scratch = Path(folder)
-        try:
-            _copy_repository(root, files, scratch)
-        except OSError as exc:
-            return RunReport(problem=f"cannot copy the repository to run the tests: {exc}")
-        target = scratch / test_file
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
-        (scratch / ".kodama").mkdir(exist_ok=True)
-        (scratch / ".kodama" / "_kodama_no_network.py").write_text(NO_NETWORK_PLUGIN)
-        if progress is not None:
-            progress(f"running {len(ids)} tests")
-        first = _pytest_once(python, scratch, test_file, ids, timeout_s, network)
-        passed = [test_id for test_id, outcome in first.outcomes.items() if outcome.passed]
-        if first.problem or not passed or cancelled():
-            return first
-        if progress is not None:
-            progress(f"running the {len(passed)} passing tests again")
-        second = _pytest_once(python, scratch, test_file, passed, timeout_s, network)
-        if second.problem:
-            return second
-        for test_id, outcome in second.outcomes.items():
-            if not outcome.passed:
-                first.outcomes[test_id] = Outcome(False, f"flaky: {outcome.message}")
-        return first
+    try:
+        with Sandbox(root, files, network=network) as sandbox:
+            sandbox.write(test_file, text)
+            first = _pytest_all(sandbox, python, test_file, ids, timeout_s=timeout_s,
+                                cancelled=cancelled, progress=progress, label="running tests")
+            passed = [test_id for test_id, outcome in first.outcomes.items() if outcome.passed]
+            if not first.problem and passed and not cancelled():
+                second = _pytest_all(sandbox, python, test_file, passed, timeout_s=timeout_s,
+                                     cancelled=cancelled, progress=progress,
+                                     label="running the passing tests again")
+                if second.problem:
+                    return second
+                for test_id, outcome in second.outcomes.items():
+                    if not outcome.passed:
+                        first.outcomes[test_id] = Outcome(False, f"flaky: {outcome.message}")
+    except OSError as exc:
+        return RunReport(problem=f"cannot copy the repository to run the tests: {exc}")
+    first.outcomes.update(hollow)
+    return first
 
 
 def summary(report: RunReport, kept: int, repaired: int = 0) -> str:
@@ -321,7 +274,8 @@ def summary(report: RunReport, kept: int, repaired: int = 0) -> str:
     fixed = f" ({repaired} of them repaired)" if repaired else ""
     if not dropped:
         return f"{kept} generated tests pass{fixed}"
-    reasons = "; ".join(f"{test_id}: {o.message}" for test_id, o in list(dropped.items())[:3])
+    reasons = "; ".join(f"{test_id}: {o.message.splitlines()[0] if o.message else 'failed'}"
+                        for test_id, o in list(dropped.items())[:3])
     more = f" (and {len(dropped) - 3} more)" if len(dropped) > 3 else ""
     return (f"kept {kept} passing tests{fixed}, dropped {len(dropped)} that failed: "
             f"{reasons}{more}")

@@ -66,10 +66,28 @@ def _write_or_diff(args: argparse.Namespace, path: Path, shown: Path, before: st
         print(_diff(shown, before, after), end="")
 
 
+def _examples_checked(config: KodamaConfig, root: Path, path: Path, text: str, name: str,
+                      documentation: str) -> str:
+    """The documentation with its ``>>>`` examples run (fixed or removed); what happened is
+    said on standard error."""
+    from kodama.model.tasks import doctests
+
+    if not config.tasks.tests.run:
+        print("examples removed, unchecked (tasks.tests.run is off)", file=sys.stderr)
+        return doctests.without_examples(documentation)
+    line = TerminalProgress()
+    line.show(f"running the examples of {name}")
+    checked = doctests.checked(root.resolve(), path.resolve(), text, name, documentation,
+                               config.tasks.tests)
+    line.clear()
+    print(checked.message, file=sys.stderr)
+    return checked.documentation
+
+
 def run(args: argparse.Namespace, config: KodamaConfig) -> int:
     """Run one of the commands (``args.command``)."""
     from kodama.model.errors import TaskError
-    from kodama.model.tasks import docstring, explain, testgen
+    from kodama.model.tasks import docstring, doctests, explain, testgen
     from kodama.model.tasks.generate import ChatRequest, run_chat
     from kodama.model.tasks.subject import subject_at
 
@@ -101,7 +119,11 @@ def run(args: argparse.Namespace, config: KodamaConfig) -> int:
         if convention == "auto":
             convention = "google" if view.index is None else convention_of(view.index)
         answer = docstring.full_answer(subject, lambda request: ask(request, "docstring"))
-        edit = docstring.finish(subject, answer, convention)
+        documentation = docstring.body(subject, answer, convention)
+        if doc.language.id == "python" and doctests.examples(documentation):
+            documentation = _examples_checked(config, view.root or path.parent, path, doc.text,
+                                              subject.name, documentation)
+        edit = docstring.place(subject, documentation, convention)
         after = doc.text[:edit.start] + edit.new_text + doc.text[edit.end:]
         _write_or_diff(args, path, path, doc.text, after)
         return 0
@@ -110,9 +132,10 @@ def run(args: argparse.Namespace, config: KodamaConfig) -> int:
     code = testgen.tests_code(request, ask(testgen.chat(request), "tests"))
     run_tests = config.tasks.tests.run and not args.no_run and testgen.runs(request)
     if run_tests:
-        checked = testgen.checked(request, code, config.tasks.tests,
-                                  progress=lambda text: print(text, file=sys.stderr),
+        runs = TerminalProgress()
+        checked = testgen.checked(request, code, config.tasks.tests, progress=runs.show,
                                   ask=lambda chat: ask(chat, "repairing tests"))
+        runs.clear()
         print(checked.message, file=sys.stderr)
         result = checked.result
     else:

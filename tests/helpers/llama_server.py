@@ -2,7 +2,7 @@
 the remote backend's real-server tests.
 
 ``ensure_installed`` runs ``scripts/install-llamacpp`` when the server is missing (it builds
-llama.cpp from its sdist once, ~10 min on 2 cores, then installs from its wheel cache), so the
+llama.cpp from its sdist once, ~5 min on 2 cores, then installs from its wheel cache), so the
 test command works on a fresh machine.
 """
 

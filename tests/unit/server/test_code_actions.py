@@ -49,6 +49,9 @@ def test_test_files_are_created_through_edits_only_where_the_client_can() -> Non
     assert _creates_files(capabilities(can))
     assert not _creates_files(capabilities(types.WorkspaceEditClientCapabilities(
         document_changes=True)))
+    neovim = types.WorkspaceEditClientCapabilities(resource_operations=[
+        types.ResourceOperationKind.Rename, types.ResourceOperationKind.Create])
+    assert _creates_files(capabilities(neovim))
     assert not _creates_files(capabilities(None))
     assert not _creates_files(SimpleNamespace(
         client_capabilities=SimpleNamespace(workspace=None)))

@@ -4,7 +4,9 @@ pure parts on text, then real pytest runs in a fixture repository, with this int
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -59,23 +61,28 @@ def test_prune_drops_failing_tests_with_their_decorators_and_emptied_classes() -
     compile(pruned, "pruned", "exec")
 
 
-def test_junit_report_gives_one_outcome_per_test() -> None:
-    xml = """<testsuites><testsuite>
-    <testcase classname="tests.test_cart" name="test_sum"/>
-    <testcase classname="tests.test_cart" name="test_one[1]"/>
-    <testcase classname="tests.test_cart" name="test_one[2]">
-      <failure message="assert 3 == 2">long traceback</failure></testcase>
-    <testcase classname="tests.test_cart.TestEmpty" name="test_wrong">
-      <error message="TypeError: total() missing 1 required positional argument"/></testcase>
-    <testcase classname="tests.test_cart.TestEmpty" name="test_raises">
-      <skipped message="needs a database"/></testcase>
-    </testsuite></testsuites>"""
-    outcomes = testrun.parse_junit(xml, "tests/test_cart.py")
-    assert outcomes["test_sum"].passed
-    assert outcomes["test_one"] == testrun.Outcome(False, "assert 3 == 2")
+def test_sandbox_events_give_one_outcome_per_test() -> None:
+    events = [
+        {"event": "start", "id": "tests/test_cart.py::test_sum"},
+        {"event": "result", "id": "tests/test_cart.py::test_sum", "when": "call",
+         "outcome": "passed", "message": ""},
+        {"event": "result", "id": "tests/test_cart.py::test_one[1]", "when": "call",
+         "outcome": "passed", "message": ""},
+        {"event": "result", "id": "tests/test_cart.py::test_one[2]", "when": "call",
+         "outcome": "failed", "message": "assert 3 == 2\nE   assert 3 == 2"},
+        {"event": "result", "id": "tests/test_cart.py::TestEmpty::test_wrong", "when": "setup",
+         "outcome": "failed", "message": "TypeError: total() missing 1 required argument"},
+        {"event": "result", "id": "tests/test_cart.py::TestEmpty::test_raises", "when": "setup",
+         "outcome": "skipped", "message": "needs a database"},
+        {"event": "result", "id": "tests/test_cart.py::test_sum", "when": "teardown",
+         "outcome": "failed", "message": "OSError: cleanup"},
+    ]
+    outcomes = testrun.outcomes_from_events(events, "tests/test_cart.py")
+    assert outcomes["test_one"] == testrun.Outcome(False, "assert 3 == 2\nE   assert 3 == 2")
     assert outcomes["TestEmpty::test_wrong"].message.startswith("TypeError: total() missing")
     assert outcomes["TestEmpty::test_raises"] == testrun.Outcome(False,
                                                                  "skipped: needs a database")
+    assert outcomes["test_sum"] == testrun.Outcome(False, "error in teardown: OSError: cleanup")
 
 
 def test_the_project_interpreter_is_its_venv(tmp_path: Path,
@@ -124,10 +131,11 @@ def test_hollow():
 '''
 
 
-def run(root: Path, text: str, ids: list[str], timeout_s: float = 60) -> testrun.RunReport:
+def run(root: Path, text: str, ids: list[str], timeout_s: float = 60,
+        **kwargs: Any) -> testrun.RunReport:
     files = ["shop/__init__.py", "shop/cart.py", "tests/conftest.py"]
     return testrun.run_pytest(root, files, "tests/test_cart.py", text, ids,
-                              python=sys.executable, timeout_s=timeout_s)
+                              python=sys.executable, timeout_s=timeout_s, **kwargs)
 
 
 def test_only_tests_that_pass_twice_pass_and_the_users_tree_is_untouched(tmp_path: Path) -> None:
@@ -151,11 +159,38 @@ def test_only_hollow_tests_run_nothing(tmp_path: Path) -> None:
     assert report == testrun.RunReport({"test_hollow": testrun.Outcome(False, testrun.HOLLOW)})
 
 
-def test_a_run_past_the_time_limit_says_so(tmp_path: Path) -> None:
+def test_a_test_past_its_time_limit_fails_and_the_others_still_run(tmp_path: Path) -> None:
+    repo(tmp_path)
+    text = ("import time\n\nfrom shop.cart import Cart\n\n\n"
+            "def test_slow():\n    time.sleep(60)\n    assert time\n\n\n"
+            "def test_sum():\n    assert Cart().total([2, 3]) == 5\n")
+    seen: list[str] = []
+    report = run(tmp_path, text, ["test_slow", "test_sum"], timeout_s=2, progress=seen.append)
+    assert not report.problem
+    assert report.outcomes["test_slow"].message.startswith("the test ran past the 2 s limit")
+    assert report.outcomes["test_sum"].passed
+    assert seen[:2] == ["running tests 1/2", "running tests 2/2"]
+    assert seen[-1] == "running the passing tests again 1/1"
+
+
+def test_a_test_that_kills_its_interpreter_fails_and_the_rest_run_again(tmp_path: Path) -> None:
+    repo(tmp_path)
+    text = ("import os\n\nfrom shop.cart import Cart\n\n\n"
+            "def test_a():\n    assert Cart().total([1]) == 1\n\n\n"
+            "def test_dies():\n    assert os.kill(os.getpid(), 9) is None\n\n\n"
+            "def test_z():\n    assert Cart().total([2, 3]) == 5\n")
+    report = run(tmp_path, text, ["test_a", "test_dies", "test_z"])
+    assert report.outcomes["test_a"].passed and report.outcomes["test_z"].passed
+    assert not report.outcomes["test_dies"].passed
+
+
+def test_a_cancelled_run_stops_at_once(tmp_path: Path) -> None:
     repo(tmp_path)
     text = "import time\n\n\ndef test_slow():\n    time.sleep(60)\n    assert time\n"
-    report = run(tmp_path, text, ["test_slow"], timeout_s=3)
-    assert report.problem == "the tests ran past the 3 s limit"
+    started = time.monotonic()
+    report = run(tmp_path, text, ["test_slow"], cancelled=lambda: time.monotonic() > started + 2)
+    assert time.monotonic() - started < 30
+    assert report.problem == "the test run was cancelled"
 
 
 def test_checked_offers_only_passing_tests_and_refuses_when_none_pass(tmp_path: Path) -> None:
@@ -239,6 +274,9 @@ def test_one_repair_round_keeps_the_rewritten_tests_that_pass(tmp_path: Path) ->
                               ask=ask)
     failures = asked[0]
     assert "`test_bad`: assert 1 == 2" in failures and "`test_type`: TypeError" in failures
+    assert "The real signature of `Cart.total`:\n```python\ndef total(self, prices):" in failures
+    assert "E       assert 1 == 2" in failures  # pytest's detail, indented under the test
+    assert len(asked) == 2 and "`test_type`: its repair checks nothing" in asked[1]
     assert "test_hollow" not in failures and "test_sum" not in failures
     assert testrun.test_ids(checked.code) == ["test_sum", "test_bad"]
     assert "== 1" in checked.code and "== 2" not in checked.code
