@@ -333,6 +333,28 @@ class Runner:
     note: str = ""
 
 
+def function_coverage(python: Path, root: Path, source: str, first: int,
+                      count: int) -> float | None:
+    """Share of the executable lines ``first`` .. ``first + count - 1`` of the file matching
+    ``source`` (a pattern) that the last coverage run (``root/.coverage``) executed; None
+    without data or such lines."""
+    with tempfile.TemporaryDirectory(prefix="kodama-cov-") as scratch:
+        report = Path(scratch) / "coverage.json"
+        done = subprocess.run([str(python), "-m", "coverage", "json", "-q", "-o", str(report),
+                               f"--include={source}"], cwd=root, capture_output=True,
+                              text=True, check=False)
+        if done.returncode != 0 or not report.is_file():
+            return None
+        files = json.loads(report.read_text()).get("files", {})
+    data = next(iter(files.values()), None)
+    if data is None:
+        return None
+    span = range(first, first + count)
+    executed = {n for n in data.get("executed_lines", []) if n in span}
+    missing = {n for n in data.get("missing_lines", []) if n in span}
+    return len(executed) / len(executed | missing) if executed | missing else None
+
+
 def _pip(python: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(python), "-m", "pip", "install", "--disable-pip-version-check",
                            "-q", *args], capture_output=True, text=True, check=False)
@@ -378,6 +400,9 @@ def ensure_runner(copy: Path, venv: Path) -> Runner:
         if done.returncode != 0:
             raise RuntimeError(f"could not install {copy} into {venv}:\n{done.stderr[-2000:]}")
     runner.missing = list(state.get("missing", []))
+    if subprocess.run([str(python), "-c", "import coverage"], capture_output=True,
+                      check=False).returncode != 0 and _pip(python, "coverage").returncode != 0:
+        runner.missing.append("coverage")
     return runner
 
 
@@ -614,9 +639,10 @@ def pytest_command(python: Path, test_file: str, junit: Path, *,
 
 
 def run_pytest(python: Path, root: Path, test_file: Path, *, timeout: float,
-               noconftest: bool = False) -> tuple[Outcome, str]:
+               noconftest: bool = False, cover: str | None = None) -> tuple[Outcome, str]:
     """Run ``test_file`` alone with pytest from ``root`` (its rootdir and configuration);
-    the outcome and pytest's output."""
+    the outcome and pytest's output. With ``cover`` (a file pattern), under coverage.py
+    measuring the files it matches (data in ``root/.coverage``)."""
     env = {k: v for k, v in os.environ.items()
            if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTEST_ADDOPTS")}
     env["PYTHONDONTWRITEBYTECODE"] = "1"
@@ -625,6 +651,8 @@ def run_pytest(python: Path, root: Path, test_file: Path, *, timeout: float,
         junit = Path(scratch) / "report.xml"
         command = pytest_command(python, test_file.relative_to(root).as_posix(), junit,
                                  noconftest=noconftest)
+        if cover is not None:
+            command[1:3] = ["-m", "coverage", "run", f"--include={cover}", "-m", "pytest"]
         process = subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.PIPE,
                                    stderr=subprocess.STDOUT, text=True, start_new_session=True)
         try:
@@ -684,7 +712,11 @@ class Record:
     check: str = ""
     """The checked task's message, or the TaskError that refused to offer anything."""
     check_ms: float = 0.0
-    """Wall time of the check (copying the repository, two pytest runs)."""
+    """Wall time of the check (copies of the repository, pytest runs, repair generations)."""
+    repaired: int = 0
+    """Offered tests that passed only after a repair round."""
+    coverage: float | None = None
+    """Share of the function's executable lines the offered tests run (coverage.py)."""
 
 
 def pct(part: int, whole: int) -> str:
@@ -710,18 +742,23 @@ def summary_table(records: Sequence[Record], label: str) -> str:
     ]
     offered = [r for r in records if r.offered]
     offered_collected = sum(r.offered_collected for r in offered)
-    check = Summary.of([r.check_ms for r in records if r.check_ms > 0])
+    total = Summary.of([r.latency_ms + r.check_ms for r in records if r.latency_ms > 0])
+    covered = [r.coverage for r in offered if r.coverage is not None]
+    mean_cover = f"{100 * sum(covered) / len(covered):.0f} % (n {len(covered)})" if covered \
+        else "–"
     rows += [
         "",
         "| checked (what is offered) | offered | all offered tests pass | offered tests "
-        "passing | tests kept per function | check p50 / p95 ms |",
-        "|---|---|---|---|---|---|",
+        "passing | tests kept per function | repaired | line coverage of the function | "
+        "generation + check p50 / p95 ms |",
+        "|---|---|---|---|---|---|---|---|",
         f"| {label} | {pct(len(offered), n)} | "
         f"{pct(sum(r.offered_passed == r.offered_collected > 0 for r in offered), n)} | "
         f"{pct(sum(r.offered_passed for r in offered), offered_collected)} of "
         f"{offered_collected} | {sum(r.offered_tests for r in offered) / max(n, 1):.2f} "
         f"(of {sum(r.generated_tests for r in records) / max(n, 1):.2f} generated) | "
-        f"{ms(check.p50)} / {ms(check.p95)} |",
+        f"{sum(r.repaired for r in offered)} | {mean_cover} | "
+        f"{ms(total.p50)} / {ms(total.p95)} |",
     ]
     reasons = Counter(r.reason for r in records if r.reason != "passed")
     if reasons:
@@ -763,7 +800,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="weight format of the Engine (default int8, the server's)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
     parser.add_argument("--timeout", type=float, default=60.0,
-                        help="seconds one generated test file may run (default 60)")
+                        help="seconds one generated test file may run, and one test in the "
+                        "check (default 60)")
+    parser.add_argument("--repairs", type=int, default=2,
+                        help="repair rounds of the check (default 2, the server's)")
     parser.add_argument("--python", type=Path, default=None,
                         help="run pytest with this interpreter instead of the benchmark's own "
                         "virtual environment (it must have pytest and the repository)")
@@ -781,7 +821,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def generate_all(args: argparse.Namespace, copy: Path,
-                 picked: Sequence[Candidate]) -> list[tuple[Record, Any]]:
+                 picked: Sequence[Candidate]) -> tuple[list[tuple[Record, Any]], Any]:
     """Plan, prompt and generate the tests of every sampled definition (before any generated
     file is written into the copy, so no plan sees another's tests)."""
     from kodama.model.context.index import WorkspaceIndex
@@ -838,11 +878,11 @@ def generate_all(args: argparse.Namespace, copy: Path,
             f" ({generation.prompt_tokens} prompt tokens) -> {record.test_file}"
             + ("" if record.parses else f" [{record.reason}]"))
         done.append((record, request))
-    return done
+    return done, engine
 
 
 def run_all(args: argparse.Namespace, copy: Path, python: Path,
-            generated: Sequence[tuple[Record, Any]]) -> list[Record]:
+            generated: Sequence[tuple[Record, Any]], engine: Any) -> list[Record]:
     """Write each parsing answer's isolated test file and run it alone."""
     from kodama.model.errors import TaskError
 
@@ -872,24 +912,28 @@ def run_all(args: argparse.Namespace, copy: Path, python: Path,
         log(f"{record.number}/{len(generated)} {record.run_file}: {outcome.reason} "
             f"({outcome.passed}/{outcome.collected} tests passed)")
         path.unlink()  # the check copies the repository: no other record's file in it
-        check_record(args, copy, python, request, record)
+        check_record(args, copy, python, request, record, engine)
     return records
 
 
 def check_record(args: argparse.Namespace, copy: Path, python: Path, request: Any,
-                 record: Record) -> None:
-    """What the product offers for this answer (``testgen.checked``: run twice in a scratch
-    copy, only the passing tests kept), then the offered tests alone run again with the
-    benchmark's runner: they must all pass."""
+                 record: Record, engine: Any) -> None:
+    """What the product offers for this answer (``testcheck.checked`` as the server runs it:
+    twice in a scratch copy, repair rounds with the same engine, only the passing tests
+    kept), then the offered tests alone run again with the benchmark's runner (they must all
+    pass) under coverage.py, for the share of the function's lines they run."""
+    from kodama.model.config import TestRunConfig
     from kodama.model.errors import TaskError
-    from kodama.model.tasks import testgen, testrun
+    from kodama.model.tasks import pytestrun, testcheck, testgen
+    from kodama.model.tasks.generate import run_chat
 
     started = time.perf_counter()
     try:
         code = testgen.tests_code(request, record.answer)
-        record.generated_tests = len(testrun.test_ids(code))
-        checked = testgen.checked(request, code, testgen.TestRunConfig(
-            python=str(python), timeout_s=args.timeout))
+        record.generated_tests = len(pytestrun.test_ids(code))
+        checked = testcheck.checked(request, code, TestRunConfig(
+            python=str(python), timeout_s=int(args.timeout), repairs=args.repairs),
+            ask=lambda chat: run_chat(engine, chat).text)
     except TaskError as exc:
         record.check = str(exc)
         record.check_ms = (time.perf_counter() - started) * 1000
@@ -897,17 +941,27 @@ def check_record(args: argparse.Namespace, copy: Path, python: Path, request: An
         return
     record.check_ms = (time.perf_counter() - started) * 1000
     record.offered, record.offered_tests, record.check = True, checked.kept, checked.message
+    found = re.search(r"\((\d+) of them repaired\)", checked.message)
+    record.repaired = int(found[1]) if found else 0
     path = isolated_path(request.plan.path, record.number, record.qualname)
     try:
         path.write_text(isolated_file(request, checked.code, path), encoding="utf-8")
     except TaskError as exc:  # the offered tests alone do not make a file of their own
         record.check += f"; not re-run alone: {exc}"
         return
-    outcome, _ = run_pytest(python, copy, path, timeout=args.timeout, noconftest=args.noconftest)
+    # The runner has the copy installed (not editable): its module runs from site-packages,
+    # found by its path inside the package.
+    pattern = "*/" + record.path.removeprefix("src/")
+    outcome, _ = run_pytest(python, copy, path, timeout=args.timeout, noconftest=args.noconftest,
+                            cover=pattern)
     path.unlink()
     record.offered_collected, record.offered_passed = outcome.collected, outcome.passed
+    record.coverage = function_coverage(python, copy, pattern, record.line, record.lines)
+    (copy / ".coverage").unlink(missing_ok=True)
+    cover = "–" if record.coverage is None else f"{100 * record.coverage:.0f} %"
     log(f"{record.number}: offered {checked.kept}/{record.generated_tests} tests "
-        f"({checked.message}); alone: {outcome.passed}/{outcome.collected} pass")
+        f"({checked.message}); alone: {outcome.passed}/{outcome.collected} pass; "
+        f"function lines covered {cover}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -931,8 +985,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         picked = sample(pool, args.count, args.seed)
         log(f"{len(picked)} of {len(pool)} public functions and methods sampled (seed "
             f"{args.seed})")
-        generated = generate_all(args, copy, picked)
-        records = run_all(args, copy, runner.python, generated)
+        generated, engine = generate_all(args, copy, picked)
+        records = run_all(args, copy, runner.python, generated, engine)
     finally:
         if args.keep:
             log(f"kept the copy with the generated tests: {scratch}")

@@ -174,16 +174,19 @@ class FineTuneConfig:
 
 @dataclass(frozen=True)
 class TestRunConfig:
-    """Running generated Python tests before they are offered."""
+    """Running generated tests (and docstring examples) before they are offered."""
 
     __test__ = False  # not a pytest test class
 
     run: bool = True
-    """Run the generated tests (twice, in a scratch copy of the repository, pytest) and offer
-    only those that pass; off: offer them unchecked."""
+    """Run the generated tests (twice, in a scratch copy of the repository, with its own
+    framework) and offer only those that pass; off: offer them unchecked."""
     python: str = ""
     """The interpreter that runs them (needs pytest); empty: the repository's ``.venv`` or
     ``venv``, else the active virtual environment, else ``python3``."""
+    node: str = ""
+    """The Node executable that runs JavaScript / TypeScript tests (node:test; Jest, Vitest
+    and Mocha come from the repository's ``node_modules``); empty: ``node`` on the PATH."""
     timeout_s: int = 20
     """Time limit of one test (a test past it fails; the others go on)."""
     repairs: int = 2

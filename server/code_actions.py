@@ -22,7 +22,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 
 from kodama.model.errors import TaskError
-from kodama.model.tasks import docstring, doctests, testgen
+from kodama.model.tasks import docstring, doctests, testcheck, testgen
 from kodama.model.tasks.generate import ChatRequest
 from kodama.model.tasks.subject import Code, Subject
 from kodama.server.generations import TaskCancelledError, generate, selection_for
@@ -293,7 +293,7 @@ async def _tests(server: KodamaServer, doc: SyntaxDocument, offset: int) -> str:
                              f"writing tests for {subject.name}")
     code = testgen.tests_code(request, answer)
     message = ""
-    if server.config.tasks.tests.run and testgen.runs(request):
+    if server.config.tasks.tests.run and testcheck.runs(request):
         checked = await _checked(server, request, code, subject.name)
         result, message = checked.result, checked.message
     else:
@@ -334,7 +334,7 @@ async def _tests(server: KodamaServer, doc: SyntaxDocument, offset: int) -> str:
 
 
 async def _checked(server: KodamaServer, request: testgen.TestRequest, code: str,
-                   name: str) -> testgen.CheckedTests:
+                   name: str) -> testcheck.CheckedTests:
     """The generated tests run (off the event loop and the model thread), with a cancellable
     progress bar: only those that pass, and what was dropped."""
     cancel = threading.Event()
@@ -350,7 +350,7 @@ async def _checked(server: KodamaServer, request: testgen.TestRequest, code: str
     try:
         try:
             result = await asyncio.to_thread(
-                testgen.checked, request, code, server.config.tasks.tests,
+                testcheck.checked, request, code, server.config.tasks.tests,
                 cancel.is_set, progress.report, ask)
         except TaskError:
             if not cancel.is_set():

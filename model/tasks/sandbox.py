@@ -125,7 +125,7 @@ class Sandbox:
             raise
         plugins = self.path / ".kodama"
         plugins.mkdir(exist_ok=True)
-        for helper in Path(__file__).parent.glob("_kodama_*.py"):  # the plugin, the runners
+        for helper in Path(__file__).parent.glob("_kodama_*.*"):  # plugins, preloads, runners
             shutil.copyfile(helper, plugins / helper.name)
         return self
 

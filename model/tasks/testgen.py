@@ -10,18 +10,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from kodama.model.config import TestRunConfig
 from kodama.model.errors import TaskError
-from kodama.model.tasks import testrun
 from kodama.model.tasks.answers import main_code
 from kodama.model.tasks.generate import ChatRequest
-from kodama.model.tasks.sandbox import project_python
 from kodama.model.tasks.subject import Subject, values
 from kodama.model.tasks.templates import Message, fence, render, template
 from kodama.syntax import testlayout
 from kodama.syntax.analysis import parses
 from kodama.syntax.testlayout import TestPlan
-from kodama.syntax.walk import walk
 
 EXISTING_LINES = 40
 """Lines of the existing test file shown to the model as an example of the house style."""
@@ -210,39 +206,6 @@ def finish(request: TestRequest, answer: str) -> TestResult:
     return merged(request, tests_code(request, answer))
 
 
-def runs(request: TestRequest) -> bool:
-    """Whether :func:`checked` can run this request's tests (Python with pytest or unittest)."""
-    return request.subject.language == "python" and request.plan.framework in (
-        "pytest", "unittest")
-
-
-@dataclass(frozen=True)
-class CheckedTests:
-    """Generated tests after running them (:func:`checked`)."""
-
-    result: TestResult
-    """The test file with the tests that are offered."""
-    code: str
-    """Those tests alone (the generated code, failing tests taken out)."""
-    message: str
-    """One line for the user: what was kept and dropped, or why nothing was run."""
-    generated: int
-    kept: int
-    """Tests offered that passed twice (== ``generated`` when they could not be run)."""
-    ran: bool
-
-
-def _after_repair(outcome: testrun.Outcome) -> testrun.Outcome:
-    if outcome.message == testrun.HOLLOW:
-        return testrun.Outcome(False, "its repair checks nothing")
-    return testrun.Outcome(False, f"still failing after a repair: {outcome.message}")
-
-
-Ask = Callable[[ChatRequest], str]
-"""Asks the model a chat and gives its answer (in-process for the CLI, through the model's
-thread in the server)."""
-
-
 def _failure_listing(failures: dict[str, str]) -> str:
     """One entry per failing test: its first line, then pytest's detail (the failing line,
     the actual values) indented under it."""
@@ -265,97 +228,3 @@ def repair_chat(request: TestRequest, code: str, failures: dict[str, str]) -> Ch
     return ChatRequest(messages=[*messages(request), answer, follow],
                        max_new_tokens=template("tests_repair").max_new_tokens,
                        prefill=f"```{fence(language)}\n", stop=_fence_closed)
-
-
-@dataclass
-class _Check:
-    """The state of :func:`checked`: the tests so far and what each did."""
-
-    code: str
-    report: testrun.RunReport
-    keep: set[str]
-    repaired: int = 0
-
-    def failing(self) -> dict[str, str]:
-        return {test_id: o.message for test_id, o in self.report.outcomes.items()
-                if not o.passed and o.message != testrun.HOLLOW}
-
-
-def _repair_round(request: TestRequest, state: _Check, ask: Ask,
-                  run: Callable[[str, list[str]], testrun.RunReport]) -> bool:
-    """Show the model the failing tests and why; run its rewrite. Whether anything changed."""
-    try:
-        fixed = tests_code(request, ask(repair_chat(request, state.code, state.failing())))
-    except TaskError:  # the repair holds no test: the verdicts stand
-        return False
-    fixed_ids = [test_id for test_id in testrun.test_ids(fixed) if test_id not in state.keep]
-    if not fixed_ids:
-        return False
-    combined = testrun.prune(state.code, state.keep) + "\n\n\n" + testrun.prune(
-        fixed, set(fixed_ids))
-    second = run(combined, fixed_ids)
-    if second.problem:
-        return False
-    passed = {test_id for test_id, o in second.outcomes.items() if o.passed}
-    outcomes = state.report.outcomes
-    state.report.outcomes = {**{t: o for t, o in outcomes.items()
-                                if o.passed or t not in second.outcomes},
-                             **{t: (o if o.passed else _after_repair(o))
-                                for t, o in second.outcomes.items()}}
-    state.code, state.keep = combined, state.keep | passed
-    state.repaired += len(passed)
-    return True
-
-
-def checked(request: TestRequest, code: str, settings: TestRunConfig,
-            cancelled: Callable[[], bool] = lambda: False,
-            progress: Callable[[str], None] | None = None,
-            ask: Ask | None = None) -> CheckedTests:
-    """Only those of the generated tests (``code``) that check something and pass, run twice
-    in a scratch copy of the repository (:mod:`~kodama.model.tasks.testrun`), with a line for
-    the user saying what was kept and dropped. With ``ask``, the tests that failed get up to
-    ``settings.repairs`` repair rounds: the model sees why they failed (the failing line, the
-    actual values, the real signature) and rewrites them; those of the rewritten tests that
-    check something and pass twice are kept too. When the tests cannot be run at all (no
-    pytest, the repository cannot be copied), all of them, and the reason.
-
-    Raises TaskError when none passes: a file of failing tests is worse than none.
-    """
-    ids = testrun.test_ids(code)
-    root = request.root
-    files = [entry.path for entry in walk(root)]
-    python = project_python(root, settings.python)
-
-    def run(candidate: str, wanted: list[str]) -> testrun.RunReport:
-        result = merged(request, candidate)
-        return testrun.run_pytest(
-            root, files, result.path.relative_to(root).as_posix(), result.text, wanted,
-            python=python, timeout_s=settings.timeout_s, network=settings.network,
-            cancelled=cancelled, progress=progress)
-
-    report = run(code, ids)
-    if report.problem:
-        return CheckedTests(merged(request, code), code,
-                            f"the generated tests were not run: {report.problem}", len(ids),
-                            len(ids), ran=False)
-    state = _Check(code, report, {t for t, o in report.outcomes.items() if o.passed})
-    for round_number in range(settings.repairs if ask is not None else 0):
-        if not state.failing() or cancelled():
-            break
-        if progress is not None:
-            progress(f"repairing {len(state.failing())} failing tests"
-                     + (f" (round {round_number + 1})" if round_number else ""))
-        assert ask is not None
-        if not _repair_round(request, state, ask, run):
-            break
-    if cancelled():
-        raise TaskError(f"checking the tests for {request.subject.qualified_name!r} was "
-                        "cancelled; nothing was changed")
-    if not state.keep:
-        raise TaskError(f"none of the {len(ids)} generated tests for "
-                        f"{request.subject.qualified_name!r} passes "
-                        f"({testrun.summary(state.report, 0)}); nothing was changed")
-    code = testrun.prune(state.code, state.keep)
-    return CheckedTests(merged(request, code), code,
-                        testrun.summary(state.report, len(state.keep), state.repaired),
-                        len(ids), len(state.keep), ran=True)

@@ -87,7 +87,7 @@ def _examples_checked(config: KodamaConfig, root: Path, path: Path, text: str, n
 def run(args: argparse.Namespace, config: KodamaConfig) -> int:
     """Run one of the commands (``args.command``)."""
     from kodama.model.errors import TaskError
-    from kodama.model.tasks import docstring, doctests, explain, testgen
+    from kodama.model.tasks import docstring, doctests, explain, testcheck, testgen
     from kodama.model.tasks.generate import ChatRequest, run_chat
     from kodama.model.tasks.subject import subject_at
 
@@ -130,10 +130,10 @@ def run(args: argparse.Namespace, config: KodamaConfig) -> int:
     assert view.root is not None
     request = testgen.prepare(subject, view.root, path.resolve(), open_text=lambda _p: None)
     code = testgen.tests_code(request, ask(testgen.chat(request), "tests"))
-    run_tests = config.tasks.tests.run and not args.no_run and testgen.runs(request)
+    run_tests = config.tasks.tests.run and not args.no_run and testcheck.runs(request)
     if run_tests:
         runs = TerminalProgress()
-        checked = testgen.checked(request, code, config.tasks.tests, progress=runs.show,
+        checked = testcheck.checked(request, code, config.tasks.tests, progress=runs.show,
                                   ask=lambda chat: ask(chat, "repairing tests"))
         runs.clear()
         print(checked.message, file=sys.stderr)

@@ -88,3 +88,32 @@ async def test_hover_docstring_and_tests_in_an_lsp_session(
     finally:
         await client.shutdown_session()
         await client.stop()
+
+
+def test_cli_tests_writes_only_passing_tests(
+    default_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``kodama tests FILE:LINE --apply`` on the real model: the tests are run in a scratch
+    copy first, and the file written holds only tests that pass."""
+    from kodama.server.commands.cli import main
+
+    root = tmp_path / "project"
+    (root / "pkg").mkdir(parents=True)
+    (root / "pkg" / "__init__.py").write_text("")
+    source = root / "pkg" / "geometry.py"
+    source.write_text(GEOMETRY)
+    (root / "tests").mkdir()
+    (root / "tests" / "test_other.py").write_text("def test_nothing():\n    assert 1\n")
+    (root / "pyproject.toml").write_text("[project]\nname = 'pkg'\n")
+    monkeypatch.setenv("KODAMA_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("VIRTUAL_ENV", str(Path(sys.executable).parent.parent))
+    assert main(["tests", f"{source}:4", "--apply", "--model", str(default_model_dir),
+                 "--log-level", "warning"]) == 0
+    err = capsys.readouterr().err
+    assert "running tests" in err and ("passing tests" in err or "tests pass" in err), err
+    test_file = root / "tests" / "test_geometry.py"
+    ran = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(test_file)],
+        cwd=root, capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 0, ran.stdout + ran.stderr + test_file.read_text()

@@ -1,4 +1,5 @@
-"""Running generated tests before offering them (kodama.model.tasks.testrun, testgen.checked):
+"""Running generated Python tests before offering them (kodama.model.tasks.pytestrun, testrun,
+testcheck.checked):
 pure parts on text, then real pytest runs in a fixture repository, with this interpreter."""
 
 from __future__ import annotations
@@ -10,12 +11,16 @@ from typing import Any
 
 import pytest
 
+from kodama.model.config import TestRunConfig
 from kodama.model.errors import TaskError
-from kodama.model.tasks import testgen, testrun
+from kodama.model.tasks import pytestrun, testcheck, testgen, testrun
+from kodama.model.tasks.sandbox import project_python
 
 from .test_testgen import repo
 
-GENERATED = '''import pytest
+GENERATED = '''import unittest
+
+import pytest
 
 
 def helper():
@@ -43,19 +48,24 @@ class TestEmpty:
 class TestOnlyWrong:
     def test_a(self):
         assert False
+
+
+class CartCase(unittest.TestCase):
+    def test_case(self):
+        self.assertEqual(Cart().total([1]), 1)
 '''
 
 
 def test_test_ids_are_pytest_node_id_tails() -> None:
-    assert testrun.test_ids(GENERATED) == [
+    assert pytestrun.test_ids(GENERATED) == [
         "test_sum", "test_one", "TestEmpty::test_raises", "TestEmpty::test_wrong",
-        "TestOnlyWrong::test_a"]
-    assert testrun.test_ids("def broken(:\n") == []
+        "TestOnlyWrong::test_a", "CartCase::test_case"]
+    assert pytestrun.test_ids("def broken(:\n") == []
 
 
 def test_prune_drops_failing_tests_with_their_decorators_and_emptied_classes() -> None:
-    pruned = testrun.prune(GENERATED, {"test_sum", "TestEmpty::test_raises"})
-    assert testrun.test_ids(pruned) == ["test_sum", "TestEmpty::test_raises"]
+    pruned = pytestrun.prune(GENERATED, {"test_sum", "TestEmpty::test_raises"})
+    assert pytestrun.test_ids(pruned) == ["test_sum", "TestEmpty::test_raises"]
     assert "parametrize" not in pruned and "TestOnlyWrong" not in pruned
     assert "def helper():" in pruned and "import pytest" in pruned
     compile(pruned, "pruned", "exec")
@@ -77,7 +87,7 @@ def test_sandbox_events_give_one_outcome_per_test() -> None:
         {"event": "result", "id": "tests/test_cart.py::test_sum", "when": "teardown",
          "outcome": "failed", "message": "OSError: cleanup"},
     ]
-    outcomes = testrun.outcomes_from_events(events, "tests/test_cart.py")
+    outcomes = pytestrun.outcomes_from_events(events, "tests/test_cart.py")
     assert outcomes["test_one"] == testrun.Outcome(False, "assert 3 == 2\nE   assert 3 == 2")
     assert outcomes["TestEmpty::test_wrong"].message.startswith("TypeError: total() missing")
     assert outcomes["TestEmpty::test_raises"] == testrun.Outcome(False,
@@ -88,10 +98,10 @@ def test_sandbox_events_give_one_outcome_per_test() -> None:
 def test_the_project_interpreter_is_its_venv(tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("VIRTUAL_ENV", raising=False)
-    assert testrun.project_python(tmp_path, "/opt/py/bin/python") == "/opt/py/bin/python"
+    assert project_python(tmp_path, "/opt/py/bin/python") == "/opt/py/bin/python"
     (tmp_path / ".venv" / "bin").mkdir(parents=True)
     (tmp_path / ".venv" / "bin" / "python").write_text("")
-    assert testrun.project_python(tmp_path) == str(tmp_path / ".venv" / "bin" / "python")
+    assert project_python(tmp_path) == str(tmp_path / ".venv" / "bin" / "python")
 
 
 # --- real runs ------------------------------------------------------------------------------
@@ -134,14 +144,14 @@ def test_hollow():
 def run(root: Path, text: str, ids: list[str], timeout_s: float = 60,
         **kwargs: Any) -> testrun.RunReport:
     files = ["shop/__init__.py", "shop/cart.py", "tests/conftest.py"]
-    return testrun.run_pytest(root, files, "tests/test_cart.py", text, ids,
-                              python=sys.executable, timeout_s=timeout_s, **kwargs)
+    return pytestrun.run(root, files, "tests/test_cart.py", text, ids,
+                              command=sys.executable, timeout_s=timeout_s, **kwargs)
 
 
 def test_only_tests_that_pass_twice_pass_and_the_users_tree_is_untouched(tmp_path: Path) -> None:
     repo(tmp_path)
     before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
-    report = run(tmp_path, RUN_TESTS, testrun.test_ids(RUN_TESTS))
+    report = run(tmp_path, RUN_TESTS, pytestrun.test_ids(RUN_TESTS))
     assert not report.problem
     outcomes = report.outcomes
     assert outcomes["test_sum"].passed and outcomes["test_writes_beside_itself"].passed
@@ -198,8 +208,8 @@ def test_checked_offers_only_passing_tests_and_refuses_when_none_pass(tmp_path: 
     request = testgen.prepare(subject, tmp_path, source, open_text=lambda _p: None)
     code = testgen.tests_code(request, "def test_sum():\n    assert Cart().total([2, 3]) == 5\n"
                                        "\n\ndef test_bad():\n    assert Cart().total([1]) == 2\n")
-    settings = testgen.TestRunConfig(python=sys.executable, timeout_s=60)
-    checked = testgen.checked(request, code, settings)
+    settings = TestRunConfig(python=sys.executable, timeout_s=60)
+    checked = testcheck.checked(request, code, settings)
     assert "def test_sum" in checked.result.text and "test_bad" not in checked.result.text
     assert "test_bad" not in checked.code and (checked.generated, checked.kept) == (2, 1)
     assert checked.message.startswith(
@@ -207,7 +217,7 @@ def test_checked_offers_only_passing_tests_and_refuses_when_none_pass(tmp_path: 
     assert not checked.result.path.exists()  # offered, not written
     code = testgen.tests_code(request, "def test_bad():\n    assert Cart().total([1]) == 2\n")
     with pytest.raises(TaskError, match=r"none of the 1 generated tests for 'Cart\.total' passes"):
-        testgen.checked(request, code, settings)
+        testcheck.checked(request, code, settings)
 
 
 def test_checked_without_pytest_offers_the_tests_unrun_and_says_why(tmp_path: Path) -> None:
@@ -217,8 +227,8 @@ def test_checked_without_pytest_offers_the_tests_unrun_and_says_why(tmp_path: Pa
     bare = tmp_path / "bare-python"
     bare.write_text(f"#!/bin/sh\nexec {sys.executable} -I -S \"$@\"\n")
     bare.chmod(0o755)
-    checked = testgen.checked(
-        request, code, testgen.TestRunConfig(python=str(bare), timeout_s=60))
+    checked = testcheck.checked(
+        request, code, TestRunConfig(python=str(bare), timeout_s=60))
     assert "def test_sum" in checked.result.text and not checked.ran
     assert checked.message.startswith("the generated tests were not run: pytest is not installed")
 
@@ -249,7 +259,7 @@ class TestC:
     def test_method(self):
         self.assertEqual(add(1, 1), 2)
 '''
-    checks = {test_id: testrun.has_check(code, test_id) for test_id in testrun.test_ids(code)}
+    checks = {test_id: pytestrun.has_check(code, test_id) for test_id in pytestrun.test_ids(code)}
     assert checks == {"test_assert": True, "test_raises": True, "test_constant": False,
                       "test_nothing": False, "TestC::test_method": True}
 
@@ -270,7 +280,7 @@ def test_one_repair_round_keeps_the_rewritten_tests_that_pass(tmp_path: Path) ->
         return ("def test_bad():\n    assert Cart().total([1]) == 1\n\n\n"
                 "def test_type():\n    assert True\n")
 
-    checked = testgen.checked(request, code, testgen.TestRunConfig(python=sys.executable),
+    checked = testcheck.checked(request, code, TestRunConfig(python=sys.executable),
                               ask=ask)
     failures = asked[0]
     assert "`test_bad`: assert 1 == 2" in failures and "`test_type`: TypeError" in failures
@@ -278,7 +288,7 @@ def test_one_repair_round_keeps_the_rewritten_tests_that_pass(tmp_path: Path) ->
     assert "E       assert 1 == 2" in failures  # pytest's detail, indented under the test
     assert len(asked) == 2 and "`test_type`: its repair checks nothing" in asked[1]
     assert "test_hollow" not in failures and "test_sum" not in failures
-    assert testrun.test_ids(checked.code) == ["test_sum", "test_bad"]
+    assert pytestrun.test_ids(checked.code) == ["test_sum", "test_bad"]
     assert "== 1" in checked.code and "== 2" not in checked.code
     assert (checked.generated, checked.kept) == (4, 2)
     assert checked.message.startswith("kept 2 passing tests (1 of them repaired), dropped 2")
