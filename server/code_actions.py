@@ -298,6 +298,7 @@ async def _tests(server: KodamaServer, doc: SyntaxDocument, offset: int) -> str:
         result, message = checked.result, checked.message
     else:
         result = testgen.merged(request, code)
+        message = testcheck.not_run(request) if server.config.tasks.tests.run else ""
     uri = result.path.as_uri()
     open_doc = server.documents.get(uri)
     changes: list[Any] = []

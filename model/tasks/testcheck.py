@@ -29,6 +29,14 @@ def runs(request: TestRequest) -> bool:
         framework in jsrun.FRAMEWORKS
 
 
+def not_run(request: TestRequest) -> str:
+    """Why the tests of ``request`` are offered without running them ('' when they run)."""
+    if runs(request):
+        return ""
+    return (f"these {request.plan.framework} tests were not run (Kodama runs Python and "
+            "JavaScript / TypeScript tests); check them before you rely on them")
+
+
 @dataclass(frozen=True)
 class _Framework:
     """A framework's test finding, pruning and running, for one request."""

@@ -140,6 +140,8 @@ def run(args: argparse.Namespace, config: KodamaConfig) -> int:
         result = checked.result
     else:
         result = testgen.merged(request, code)
+        if config.tasks.tests.run and not args.no_run and testcheck.not_run(request):
+            print(testcheck.not_run(request), file=sys.stderr)
     shown = (result.path.relative_to(view.root) if result.path.is_relative_to(view.root)
              else result.path)
     _write_or_diff(args, result.path, shown, result.before, result.text)

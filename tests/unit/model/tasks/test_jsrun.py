@@ -132,3 +132,14 @@ def test_checked_offers_only_passing_javascript_tests(tmp_path: Path) -> None:
         testcheck.checked(request, testgen.tests_code(
             request, "test('wrong', () => {\n  assert.strictEqual(total([1]), 2);\n});\n"),
             TestRunConfig(timeout_s=10))
+
+
+def test_tests_of_other_languages_are_offered_unrun_with_a_message(tmp_path: Path) -> None:
+    (tmp_path / "go.mod").write_text("module example.com/cart\n\ngo 1.22\n")
+    code = "package cart\n\nfunc Total(prices []int) int {\n\treturn len(prices)\n}\n"
+    (tmp_path / "cart.go").write_text(code)
+    subject = subject_at("go", code, code.index("return"), path="cart.go")
+    assert subject is not None
+    request = testgen.prepare(subject, tmp_path, tmp_path / "cart.go", open_text=lambda _p: None)
+    assert not testcheck.runs(request)
+    assert testcheck.not_run(request).startswith("these go tests were not run")
