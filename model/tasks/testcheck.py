@@ -93,11 +93,14 @@ class _Check:
     code: str
     report: testrun.RunReport
     keep: set[str]
+    present: set[str]
+    """The tests in ``code`` (a repair round leaves out the failing tests it did not rewrite)."""
     repaired: int = 0
 
     def failing(self) -> dict[str, str]:
+        """Why each test of ``code`` that can still be repaired failed."""
         return {test_id: o.message for test_id, o in self.report.outcomes.items()
-                if not o.passed and o.message != testrun.HOLLOW}
+                if not o.passed and o.message != testrun.HOLLOW and test_id in self.present}
 
 
 def _repair_round(request: TestRequest, state: _Check, ask: Ask, framework: _Framework,
@@ -123,6 +126,7 @@ def _repair_round(request: TestRequest, state: _Check, ask: Ask, framework: _Fra
                              **{t: (o if o.passed else _after_repair(o))
                                 for t, o in second.outcomes.items()}}
     state.code, state.keep = combined, state.keep | passed
+    state.present = state.keep | set(fixed_ids)
     state.repaired += len(passed)
     return True
 
@@ -160,7 +164,7 @@ def checked(request: TestRequest, code: str, settings: TestRunConfig,
         return CheckedTests(merged(request, code), code,
                             f"the generated tests were not run: {report.problem}", len(ids),
                             len(ids), ran=False)
-    state = _Check(code, report, {t for t, o in report.outcomes.items() if o.passed})
+    state = _Check(code, report, {t for t, o in report.outcomes.items() if o.passed}, set(ids))
     for round_number in range(settings.repairs if ask is not None else 0):
         if not state.failing() or cancelled():
             break

@@ -117,3 +117,47 @@ def test_cli_tests_writes_only_passing_tests(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(test_file)],
         cwd=root, capture_output=True, text=True, timeout=120)
     assert ran.returncode == 0, ran.stdout + ran.stderr + test_file.read_text()
+
+
+async def test_tests_that_cannot_pass_give_a_message_and_no_edit_in_neovim(
+    default_model_dir: Path, tmp_path: Path
+) -> None:
+    """With Neovim's capabilities, for a module the project's interpreter cannot import (a
+    dependency is missing), every generated test fails, whatever the model writes: a clear
+    message, no edit, nothing written."""
+    root = tmp_path / "project"
+    (root / "pkg").mkdir(parents=True)
+    (root / "pkg" / "__init__.py").write_text("")
+    source = root / "pkg" / "prices.py"
+    text = ("import not_installed_anywhere\n\n\n"
+            "def discount(price, percent):\n    return price * (100 - percent) / 100\n")
+    source.write_text(text)
+    before = {p: p.read_text() for p in root.rglob("*") if p.is_file()}
+    env = {"KODAMA_CACHE_DIR": str(tmp_path / "cache"), "HF_HUB_OFFLINE": "1"}
+    client = await start_client(str(default_model_dir), "neovim", env,
+                                {"tasks": {"tests": {"python": sys.executable, "repairs": 1}}},
+                                root=root)
+    edits: list[types.WorkspaceEdit] = []
+
+    @client.feature(types.WORKSPACE_APPLY_EDIT)
+    def apply_edit(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
+        edits.append(params.edit)
+        return types.ApplyWorkspaceEditResult(applied=True)
+
+    try:
+        client.text_document_did_open(types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(uri=source.as_uri(), language_id="python",
+                                                 version=1, text=text)))
+        result = await client.workspace_execute_command_async(types.ExecuteCommandParams(
+            command="kodama.generateTests",
+            arguments=[{"uri": source.as_uri(), "line": 4, "character": 4}]))
+        assert result is None and edits == []
+        warning = client.messages[-1]
+        assert warning.type == types.MessageType.Warning, client.messages
+        assert "generated tests for 'discount' passes" in warning.message, warning.message
+        assert "not_installed_anywhere" in warning.message, warning.message
+        assert warning.message.endswith("nothing was changed"), warning.message
+        assert {p: p.read_text() for p in root.rglob("*") if p.is_file()} == before
+    finally:
+        await client.shutdown_session()
+        await client.stop()
